@@ -1,0 +1,337 @@
+"""Stage 2 — typed records → RDF.
+
+Each claim becomes a node of its own (the statement pattern), split the way a
+nanopublication splits it: the *assertion* (what is claimed, in which context) and the
+*provenance* (the quote that says it, who said it, which section, what it cites). The flat
+graph users query is the union of every part; the dataset keeps one nanopublication per
+claim beside one context graph per article and one for the shared entities.
+
+IRIs are deterministic (built from article, claim and entity ids), so a rebuild yields the
+same graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
+from rdflib.term import Node
+
+from kg import __version__
+from kg.load import Article, Claim, Corpus, Entity, TextSpan
+from kg.namespaces import (
+    CITO,
+    CKG,
+    DEFAULT_BASE,
+    FABIO,
+    ID,
+    NP,
+    OA,
+    QUDT,
+    bind_prefixes,
+    rebase_iri,
+)
+
+Triple = tuple[Node, Node, Node]
+
+TOOL = ID["agent/claimkg"]
+ENTITY_GRAPH = ID["graph/entities"]
+
+_BOUND_PROPERTIES = {
+    "less_than": CKG.lessThan,
+    "at_most": CKG.atMost,
+    "greater_than": CKG.greaterThan,
+    "at_least": CKG.atLeast,
+}
+
+
+@dataclass(frozen=True)
+class BuiltCorpus:
+    """The corpus as RDF: ``graph`` to query and validate, ``dataset`` for nanopublications."""
+
+    graph: Graph
+    dataset: Dataset
+
+
+def article_iri(article_id: str) -> URIRef:
+    return ID[f"article/{article_id}"]
+
+
+def claim_iri(article_id: str, claim_id: str) -> URIRef:
+    return ID[f"claim/{article_id}/{claim_id}"]
+
+
+def entity_iri(entity_id: str) -> URIRef:
+    return ID[f"entity/{entity_id}"]
+
+
+def reference_iri(article_id: str, number: int) -> URIRef:
+    return ID[f"article/{article_id}/reference/{number}"]
+
+
+def decimal(value: Decimal) -> Literal:
+    """An ``xsd:decimal`` with the lexical form exactly as printed (``11.07``, ``357200``)."""
+    return Literal(str(value), datatype=XSD.decimal)
+
+
+def build_corpus(corpus: Corpus, base: str = DEFAULT_BASE) -> BuiltCorpus:
+    """Turn a loaded corpus into a graph and a nanopublication dataset."""
+    dataset = Dataset()
+    entities = dataset.graph(ENTITY_GRAPH)
+    _add(entities, _entity_triples(corpus.entities.values()))
+    _add(entities, _tool_triples())
+    for article in corpus.articles:
+        context = dataset.graph(ID[f"graph/{article.id}/context"])
+        _add(context, _article_triples(article))
+        for claim in article.claims:
+            _add_nanopublication(dataset, article, claim)
+
+    graph = Graph()
+    for part in dataset.graphs():
+        if not _is_nanopub_bookkeeping(part.identifier):
+            for triple in part:
+                graph.add(triple)
+    if base != DEFAULT_BASE:
+        graph, dataset = rebase_graph(graph, base), _rebase_dataset(dataset, base)
+    bind_prefixes(graph, base)
+    bind_prefixes(dataset, base)
+    return BuiltCorpus(graph=graph, dataset=dataset)
+
+
+def _add(graph: Graph, triples: Iterable[Triple]) -> None:
+    for triple in triples:
+        graph.add(triple)
+
+
+def _is_nanopub_bookkeeping(name: Node) -> bool:
+    return str(name).endswith(("/head", "/pubinfo")) or name == dataset_default_graph()
+
+
+def dataset_default_graph() -> URIRef:
+    return URIRef("urn:x-rdflib:default")
+
+
+# ---------------------------------------------------------------- shared context
+
+
+def _entity_triples(entities: Iterable[Entity]) -> Iterable[Triple]:
+    for entity in entities:
+        node = entity_iri(entity.id)
+        yield node, RDF.type, entity.type
+        yield node, RDF.type, CKG.Entity
+        yield node, RDFS.label, Literal(entity.label)
+        for synonym in entity.synonyms:
+            yield node, SKOS.altLabel, Literal(synonym)
+        for part in entity.parts:
+            yield node, CKG.hasPart, entity_iri(part)
+
+
+def _tool_triples() -> Iterable[Triple]:
+    yield TOOL, RDF.type, PROV.SoftwareAgent
+    yield TOOL, RDFS.label, Literal(f"claimkg {__version__}")
+
+
+def _article_triples(article: Article) -> Iterable[Triple]:
+    node = article_iri(article.id)
+    meta = article.metadata
+    yield node, RDF.type, CKG.Article
+    yield node, RDF.type, FABIO.WebContent
+    if "title" in meta:
+        yield node, DCTERMS.title, Literal(meta["title"])
+    if "year" in meta:
+        yield node, DCTERMS.issued, Literal(meta["year"], datatype=XSD.gYear)
+    if "url" in meta:
+        yield node, CKG.url, Literal(meta["url"], datatype=XSD.anyURI)
+    if "language" in meta:
+        yield node, DCTERMS.language, Literal(meta["language"])
+    yield node, DCTERMS.publisher, entity_iri(article.publisher)
+    yield node, CKG.interviewee, entity_iri(article.interviewee)
+    yield node, CKG.editorialVoice, entity_iri(article.editorial_voice)
+    yield node, CKG.sha256, Literal(article.sha256)
+    yield node, CKG.fullText, Literal(article.text)
+    for section in article.sections:
+        part = ID[f"article/{article.id}/section/{section.id}"]
+        yield part, RDF.type, CKG.Section
+        yield part, DCTERMS.isPartOf, node
+        yield part, CKG.sectionId, Literal(section.id)
+        yield part, DCTERMS.title, Literal(section.title)
+        yield part, CKG.startOffset, Literal(section.start, datatype=XSD.nonNegativeInteger)
+        yield part, CKG.endOffset, Literal(section.end, datatype=XSD.nonNegativeInteger)
+    for reference in article.references:
+        ref = reference_iri(article.id, reference.number)
+        yield node, CITO.cites, ref
+        yield ref, RDF.type, CKG.Reference
+        yield ref, CKG.referenceNumber, Literal(reference.number, datatype=XSD.positiveInteger)
+        yield ref, DCTERMS.bibliographicCitation, Literal(reference.entry.exact)
+        yield from _quote_triples(ref, node, reference.entry)
+        fields = reference.fields
+        literal_fields = {
+            "title": DCTERMS.title,
+            "authors": CKG.authorsAsPrinted,
+            "venue": CKG.venueAsPrinted,
+            "volume": CKG.volume,
+            "issue": CKG.issue,
+            "pages": CKG.pages,
+            "doi": CKG.doi,
+        }
+        for key, predicate in literal_fields.items():
+            if key in fields:
+                yield ref, predicate, Literal(fields[key])
+        if "year" in fields:
+            yield ref, DCTERMS.issued, Literal(fields["year"], datatype=XSD.gYear)
+        if "url" in fields:
+            yield ref, CKG.url, Literal(fields["url"], datatype=XSD.anyURI)
+
+
+def _quote_triples(subject: URIRef, source: URIRef, span: TextSpan) -> Iterable[Triple]:
+    """A Web Annotation target locating ``span`` in ``source`` by quote and by position."""
+    target = URIRef(f"{subject}/quote")
+    by_quote, by_position = URIRef(f"{target}/text"), URIRef(f"{target}/position")
+    yield subject, CKG.hasQuote, target
+    yield target, RDF.type, OA.SpecificResource
+    yield target, OA.hasSource, source
+    yield target, OA.hasSelector, by_quote
+    yield target, OA.hasSelector, by_position
+    yield by_quote, RDF.type, OA.TextQuoteSelector
+    yield by_quote, OA.exact, Literal(span.exact)
+    yield by_quote, OA.prefix, Literal(span.prefix)
+    yield by_quote, OA.suffix, Literal(span.suffix)
+    yield by_position, RDF.type, OA.TextPositionSelector
+    yield by_position, OA.start, Literal(span.start, datatype=XSD.nonNegativeInteger)
+    yield by_position, OA.end, Literal(span.end, datatype=XSD.nonNegativeInteger)
+
+
+# ---------------------------------------------------------------- claims
+
+
+def _assertion_triples(article: Article, claim: Claim) -> Iterable[Triple]:
+    """What is claimed and in which context."""
+    node = claim_iri(article.id, claim.id)
+    yield node, RDF.type, CKG.Claim
+    yield node, RDF.type, claim.type
+    yield node, CKG.claimId, Literal(claim.id)
+    for entity in claim.about:
+        yield node, CKG.about, entity_iri(entity)
+    if claim.statistic is not None:
+        yield node, CKG.statistic, claim.statistic
+    if claim.endpoint is not None:
+        yield node, CKG.endpoint, entity_iri(claim.endpoint)
+    if claim.value is not None:
+        yield node, QUDT.numericValue, decimal(claim.value)
+    if claim.range is not None:
+        yield node, CKG.rangeMinimum, decimal(claim.range[0])
+        yield node, CKG.rangeMaximum, decimal(claim.range[1])
+    for key, bound in claim.bounds.items():
+        yield node, _BOUND_PROPERTIES[key], decimal(bound)
+    if claim.none_reported:
+        yield node, CKG.noneReported, Literal(True)
+    if claim.unit is not None:
+        yield node, QUDT.unit, claim.unit
+    if claim.ci is not None:
+        yield node, CKG.ciLower, decimal(claim.ci[0])
+        yield node, CKG.ciUpper, decimal(claim.ci[1])
+    if claim.ci_level is not None:
+        yield node, CKG.ciLevel, decimal(claim.ci_level)
+    for key, entity in claim.context_entities.items():
+        yield node, CKG[key], entity_iri(entity)
+    if claim.analysis is not None:
+        yield node, CKG.analysis, claim.analysis
+    for grade in claim.grades:
+        yield node, CKG.grade, Literal(grade, datatype=XSD.integer)
+    if claim.time_point is not None:
+        yield node, CKG.timePointValue, decimal(claim.time_point.value)
+        yield node, CKG.timePointUnit, claim.time_point.unit
+    if claim.threshold is not None:
+        yield node, CKG.thresholdValue, decimal(claim.threshold.value)
+        yield node, CKG.thresholdUnit, claim.threshold.unit
+    if claim.year is not None:
+        yield node, CKG.calendarYear, Literal(str(claim.year), datatype=XSD.gYear)
+    if claim.relation is not None:
+        yield node, RDF.subject, entity_iri(claim.relation.subject)
+        yield node, RDF.predicate, claim.relation.predicate
+        yield node, RDF.object, entity_iri(claim.relation.object)
+    if claim.direction is not None:
+        yield node, CKG.direction, claim.direction
+    for source in claim.derived_from:
+        yield node, CKG.derivedFrom, claim_iri(article.id, source)
+    if claim.derivation is not None:
+        yield node, CKG.derivationMethod, claim.derivation
+    if claim.across_trials is not None:
+        yield node, CKG.acrossTrials, Literal(claim.across_trials)
+    if claim.across_drugs is not None:
+        yield node, CKG.acrossDrugs, Literal(claim.across_drugs)
+    if claim.caveat is not None:
+        yield node, CKG.caveat, Literal(claim.caveat)
+
+
+def _provenance_triples(article: Article, claim: Claim) -> Iterable[Triple]:
+    """Where the claim is written, who says it, what it cites, where it was curated."""
+    node = claim_iri(article.id, claim.id)
+    source = article_iri(article.id)
+    yield from _quote_triples(node, source, claim.quote)
+    yield node, DCTERMS.source, source
+    yield node, CKG.inSection, ID[f"article/{article.id}/section/{claim.section}"]
+    yield node, PROV.wasAttributedTo, entity_iri(claim.speaker)
+    for number in claim.cites:
+        reference = reference_iri(article.id, number)
+        yield node, CITO.citesAsEvidence, reference
+        yield node, PROV.hadPrimarySource, reference
+    yield node, CKG.restatesCitedSource, Literal(bool(claim.cites))
+    if claim.note is not None:
+        yield node, SKOS.editorialNote, Literal(claim.note)
+    curated_in = claim.located.file.relative_to(article.directory.parent).as_posix()
+    yield node, CKG.curatedIn, Literal(curated_in)
+    yield node, CKG.curatedAtLine, Literal(claim.located.line, datatype=XSD.integer)
+
+
+def _add_nanopublication(dataset: Dataset, article: Article, claim: Claim) -> None:
+    nanopub = ID[f"np/{article.id}/{claim.id}"]
+    parts = {name: URIRef(f"{nanopub}/{name}") for name in ("head", "assertion", "provenance", "pubinfo")}
+    head = dataset.graph(parts["head"])
+    head.add((nanopub, RDF.type, NP.Nanopublication))
+    head.add((nanopub, NP.hasAssertion, parts["assertion"]))
+    head.add((nanopub, NP.hasProvenance, parts["provenance"]))
+    head.add((nanopub, NP.hasPublicationInfo, parts["pubinfo"]))
+    head.add((parts["assertion"], RDF.type, NP.Assertion))
+    head.add((parts["provenance"], RDF.type, NP.Provenance))
+    head.add((parts["pubinfo"], RDF.type, NP.PublicationInfo))
+    _add(dataset.graph(parts["assertion"]), _assertion_triples(article, claim))
+    provenance = dataset.graph(parts["provenance"])
+    _add(provenance, _provenance_triples(article, claim))
+    provenance.add((parts["assertion"], PROV.wasDerivedFrom, article_iri(article.id)))
+    pubinfo = dataset.graph(parts["pubinfo"])
+    pubinfo.add((nanopub, PROV.wasAttributedTo, TOOL))
+    pubinfo.add((nanopub, DCTERMS.source, article_iri(article.id)))
+
+
+# ---------------------------------------------------------------- base IRI
+
+
+def _rebase_term(term: Node, base: str) -> Node:
+    if isinstance(term, URIRef):
+        return URIRef(rebase_iri(str(term), base))
+    if isinstance(term, Literal) and term.datatype is not None:
+        return Literal(term, datatype=URIRef(rebase_iri(str(term.datatype), base)))
+    return term
+
+
+def rebase_graph(graph: Graph, base: str) -> Graph:
+    """A copy of ``graph`` with every claimkg IRI moved to ``base``."""
+    moved = Graph()
+    for s, p, o in graph:
+        moved.add((_rebase_term(s, base), _rebase_term(p, base), _rebase_term(o, base)))
+    return moved
+
+
+def _rebase_dataset(dataset: Dataset, base: str) -> Dataset:
+    moved = Dataset()
+    for part in dataset.graphs():
+        if isinstance(part.identifier, BNode) or part.identifier == dataset_default_graph():
+            continue
+        target = moved.graph(_rebase_term(part.identifier, base))  # type: ignore[arg-type]
+        for s, p, o in part:
+            target.add((_rebase_term(s, base), _rebase_term(p, base), _rebase_term(o, base)))
+    return moved

@@ -1,0 +1,212 @@
+"""Every namespace claimkg uses, defined once.
+
+The project's own vocabulary (``CKG``) mirrors ``ontology/claimkg.ttl`` term for term; a test
+keeps the two in step. ``_fail = True`` makes a misspelt term raise instead of minting a new
+IRI.
+"""
+
+from __future__ import annotations
+
+from rdflib import Graph, Namespace, URIRef
+from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SH, SKOS, XSD, DefinedNamespace
+
+DEFAULT_BASE = "https://w3id.org/claimkg/"
+"""The base IRI every claimkg IRI starts with; ``rebase_graph`` moves a graph to another."""
+
+
+class CKG(DefinedNamespace):
+    """claimkg's own terms (``ontology/claimkg.ttl``)."""
+
+    _NS = Namespace(DEFAULT_BASE + "vocab/")
+    _fail = True
+
+    # Claim types
+    Claim: URIRef
+    Measurement: URIRef
+    Comparison: URIRef
+    Relation: URIRef
+    QualitativeStatement: URIRef
+    Interpretation: URIRef
+    PublicationEvent: URIRef
+    # Documents
+    Article: URIRef
+    Reference: URIRef
+    Section: URIRef
+    # Entity types
+    Entity: URIRef
+    Drug: URIRef
+    DrugClass: URIRef
+    Therapy: URIRef
+    Protein: URIRef
+    ProteinComplex: URIRef
+    Disease: URIRef
+    AdverseEvent: URIRef
+    Endpoint: URIRef
+    BiologicalProcess: URIRef
+    PharmacologicalProperty: URIRef
+    ClinicalTrial: URIRef
+    TrialArm: URIRef
+    Population: URIRef
+    ExperimentalModel: URIRef
+    Assessor: URIRef
+    DesignFeature: URIRef
+    Person: URIRef
+    Organization: URIRef
+    Venue: URIRef
+    Dataset: URIRef
+    Place: URIRef
+    # Controlled values
+    Statistic: URIRef
+    Analysis: URIRef
+    Derivation: URIRef
+    Direction: URIRef
+    RelationPredicate: URIRef
+    Median: URIRef
+    HazardRatio: URIRef
+    PValue: URIRef
+    IC50: URIRef
+    Proportion: URIRef
+    Count: URIRef
+    RiskReduction: URIRef
+    Ratio: URIRef
+    Concentration: URIRef
+    PrimaryEndpointAnalysis: URIRef
+    KeySecondaryEndpointAnalysis: URIRef
+    PrespecifiedSubgroupAnalysis: URIRef
+    OneMinusHazardRatio: URIRef
+    RatioOfValues: URIRef
+    DifferenceOfValues: URIRef
+    ComparisonOfValues: URIRef
+    Higher: URIRef
+    Lower: URIRef
+    Similar: URIRef
+    # Claim: where, who, what
+    claimId: URIRef
+    hasQuote: URIRef
+    inSection: URIRef
+    about: URIRef
+    statistic: URIRef
+    endpoint: URIRef
+    rangeMinimum: URIRef
+    rangeMaximum: URIRef
+    lessThan: URIRef
+    atMost: URIRef
+    greaterThan: URIRef
+    atLeast: URIRef
+    noneReported: URIRef
+    ciLower: URIRef
+    ciUpper: URIRef
+    ciLevel: URIRef
+    # Claim: context
+    trial: URIRef
+    arm: URIRef
+    comparator: URIRef
+    assessor: URIRef
+    population: URIRef
+    subgroup: URIRef
+    assay: URIRef
+    analysis: URIRef
+    target: URIRef
+    grade: URIRef
+    timePointValue: URIRef
+    timePointUnit: URIRef
+    thresholdValue: URIRef
+    thresholdUnit: URIRef
+    calendarYear: URIRef
+    # Claim: derivations, comparisons, evidence, curation
+    derivedFrom: URIRef
+    derivationMethod: URIRef
+    direction: URIRef
+    acrossTrials: URIRef
+    acrossDrugs: URIRef
+    caveat: URIRef
+    restatesCitedSource: URIRef
+    curatedIn: URIRef
+    curatedAtLine: URIRef
+    # Relation predicates
+    inhibits: URIRef
+    blocks: URIRef
+    induces: URIRef
+    suppresses: URIRef
+    hasDesignFeature: URIRef
+    evaluates: URIRef
+    isAssociatedWith: URIRef
+    hasPrimaryEndpoint: URIRef
+    hasKeySecondaryEndpoint: URIRef
+    combinedWith: URIRef
+    enrolled: URIRef
+    hasPart: URIRef
+    # Articles, sections, references
+    sha256: URIRef
+    fullText: URIRef
+    url: URIRef
+    interviewee: URIRef
+    editorialVoice: URIRef
+    sectionId: URIRef
+    startOffset: URIRef
+    endOffset: URIRef
+    referenceNumber: URIRef
+    authorsAsPrinted: URIRef
+    venueAsPrinted: URIRef
+    volume: URIRef
+    issue: URIRef
+    pages: URIRef
+    doi: URIRef
+
+
+OA = Namespace("http://www.w3.org/ns/oa#")
+CITO = Namespace("http://purl.org/spar/cito/")
+FABIO = Namespace("http://purl.org/spar/fabio/")
+QUDT = Namespace("http://qudt.org/schema/qudt/")
+UNIT = Namespace("http://qudt.org/vocab/unit/")
+NP = Namespace("http://www.nanopub.org/nschema#")
+BIOLINK = Namespace("https://w3id.org/biolink/vocab/")
+OBO = Namespace("http://purl.obolibrary.org/obo/")
+
+
+def data_namespace(base: str = DEFAULT_BASE) -> Namespace:
+    """Where claims, entities, articles and references live (``{base}id/``)."""
+    return Namespace(base + "id/")
+
+
+ID = data_namespace()
+
+PREFIXES: dict[str, Namespace | str] = {
+    "ckg": str(CKG._NS),
+    "id": ID,
+    "oa": OA,
+    "cito": CITO,
+    "fabio": FABIO,
+    "qudt": QUDT,
+    "unit": UNIT,
+    "np": NP,
+    "biolink": BIOLINK,
+    "obo": OBO,
+    "prov": PROV,
+    "dcterms": DCTERMS,
+    "skos": SKOS,
+    "rdfs": RDFS,
+    "rdf": RDF,
+    "owl": OWL,
+    "xsd": XSD,
+    "sh": SH,
+}
+
+
+def bind_prefixes(graph: Graph, base: str = DEFAULT_BASE) -> Graph:
+    """Bind every prefix once, where a graph is made, so all serialisations share them."""
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, rebase_iri(str(namespace), base), override=True, replace=True)
+    return graph
+
+
+def rebase_iri(iri: str, base: str) -> str:
+    """Move one IRI from the default base to ``base``; IRIs outside claimkg are unchanged."""
+    if base != DEFAULT_BASE and iri.startswith(DEFAULT_BASE):
+        return base + iri[len(DEFAULT_BASE) :]
+    return iri
+
+
+def rebase_turtle(text: str, base: str) -> str:
+    """Move a Turtle document (the ontology, the shapes) to another base IRI."""
+    return text if base == DEFAULT_BASE else text.replace(DEFAULT_BASE, base)
