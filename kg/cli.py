@@ -1,0 +1,250 @@
+"""The ``kg`` command line: one subcommand per user task, conventional exit codes.
+
+Exit codes: 0 success; 1 the data violate the shapes (or coverage is incomplete);
+2 unusable input (the file and line are named) or a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from rdflib import Dataset, Graph
+from rdflib.namespace import RDF
+
+from kg import __version__
+from kg.build import BuiltCorpus, build_corpus
+from kg.coverage import article_coverage
+from kg.load import Corpus, CurationError, load_corpus
+from kg.namespaces import CKG, DEFAULT_BASE
+from kg.serialize import OUTPUT_FILES, write_outputs
+from kg.validate import ValidationResult, validate_graph
+
+EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
+
+_RDF_FORMATS = {
+    ".ttl": "turtle",
+    ".nt": "nt",
+    ".n3": "n3",
+    ".jsonld": "json-ld",
+    ".json": "json-ld",
+    ".rdf": "xml",
+    ".owl": "xml",
+    ".xml": "xml",
+    ".trig": "trig",
+    ".nq": "nquads",
+}
+
+
+class _Progress:
+    """Stage messages on stderr, so that stdout stays clean for data."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(f"kg: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_UNUSABLE
+    try:
+        return int(args.run(args))
+    except CurationError as error:
+        print(f"kg: unusable input ({len(error.problems)} problem(s)):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_UNUSABLE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kg",
+        description=(
+            "claimkg: the medical claims of published articles as a validated RDF knowledge "
+            "graph, every value traced to an exact quote of its source."
+        ),
+        epilog="Exit codes: 0 ok, 1 data violate the shapes, 2 unusable input. "
+        "Run 'kg COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"claimkg {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
+
+    def corpus_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--corpus",
+            type=Path,
+            metavar="DIR",
+            help="folder of curated articles (default: the corpus bundled with claimkg)",
+        )
+
+    def base_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--base-iri",
+            default=DEFAULT_BASE,
+            metavar="IRI",
+            help=f"base IRI of claimkg's vocabulary and data (default: {DEFAULT_BASE})",
+        )
+
+    build = commands.add_parser(
+        "build",
+        help="curated input → validated graph, written in four serialisations",
+        description=(
+            "Load the curated corpus, build the graph, validate it against the SHACL shapes "
+            "and write: " + "; ".join(f"{n} ({d})" for n, d in OUTPUT_FILES.items()) + ". "
+            "Nothing is written when the input is unusable (exit 2) or the graph violates "
+            "the shapes (exit 1)."
+        ),
+    )
+    corpus_option(build)
+    base_option(build)
+    build.add_argument(
+        "--out", type=Path, default=Path("build"), metavar="DIR", help="output folder (default: build/)"
+    )
+    build.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    build.set_defaults(run=_build)
+
+    validate = commands.add_parser(
+        "validate",
+        help="validate RDF files against claimkg's shapes",
+        description=(
+            "Validate the union of the given RDF files (Turtle, N-Triples, JSON-LD, RDF/XML, "
+            "TriG, N-Quads; the format is taken from the extension) against the shapes. "
+            "Exit 0 conforms, 1 violations (one line each, naming the claim and its curated "
+            "line), 2 a file cannot be read or parsed."
+        ),
+    )
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    base_option(validate)
+    validate.set_defaults(run=_validate)
+
+    coverage = commands.add_parser(
+        "coverage",
+        help="numbers of the article body that no claim covers",
+        description=(
+            "List every number printed in each article's body that is neither a number of a "
+            "claim whose quote contains it nor excluded in coverage.yaml with a reason. "
+            "Exit 0 when there is none, 1 otherwise."
+        ),
+    )
+    corpus_option(coverage)
+    coverage.add_argument(
+        "--show-excluded", action="store_true", help="also list the exclusions and their reasons"
+    )
+    coverage.set_defaults(run=_coverage)
+    return parser
+
+
+# ---------------------------------------------------------------- build
+
+
+def _build(args: argparse.Namespace) -> int:
+    progress = _Progress(args.quiet)
+    progress(f"loading the corpus from {args.corpus or 'the bundled corpus'}")
+    corpus = load_corpus(args.corpus)
+    progress("building the graph")
+    built = build_corpus(corpus, args.base_iri)
+    progress(f"validating {len(built.graph)} triples against the shapes")
+    result = validate_graph(built.graph, args.base_iri)
+    if not result.conforms:
+        print(result.text(), file=sys.stderr)
+        print("kg: nothing was written.", file=sys.stderr)
+        return EXIT_INVALID
+    progress(f"writing {args.out}/")
+    written = write_outputs(built, result.report, args.out)
+    if not args.quiet:
+        print(_summary(corpus, built, result, written))
+    return EXIT_OK
+
+
+def _summary(
+    corpus: Corpus, built: BuiltCorpus, result: ValidationResult, written: list[Path]
+) -> str:
+    graph = built.graph
+    types = Counter(
+        str(t).rsplit("/", 1)[-1]
+        for claim in graph.subjects(RDF.type, CKG.Claim)
+        for t in graph.objects(claim, RDF.type)
+        if t != CKG.Claim
+    )
+    references = sum(len(a.references) for a in corpus.articles)
+    lines = [
+        f"claimkg {__version__}: {len(corpus.articles)} article(s), "
+        f"{sum(types.values())} claims, {len(corpus.entities)} entities, "
+        f"{references} references, {len(graph)} triples",
+        "claims by type:",
+        *(f"  {name:<22}{count:>5}" for name, count in types.most_common()),
+        f"validation: {'conforms' if result.conforms else 'VIOLATIONS'} "
+        f"({len(result.violations)} violation(s))",
+        "written:",
+        *(f"  {path}" for path in written),
+        "next: kg coverage · kg validate build/claimkg.ttl · kg --help",
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- validate
+
+
+def _validate(args: argparse.Namespace) -> int:
+    graph = Graph()
+    for path in args.files:
+        rdf_format = _RDF_FORMATS.get(path.suffix.lower())
+        if rdf_format is None:
+            print(f"kg: {path}: unknown RDF format (extensions: {', '.join(_RDF_FORMATS)})", file=sys.stderr)
+            return EXIT_UNUSABLE
+        try:
+            if rdf_format in ("trig", "nquads"):
+                dataset = Dataset()
+                dataset.parse(path, format=rdf_format)
+                for quad in dataset.quads():
+                    graph.add(quad[:3])
+            else:
+                graph.parse(path, format=rdf_format)
+        except FileNotFoundError:
+            print(f"kg: {path}: no such file", file=sys.stderr)
+            return EXIT_UNUSABLE
+        except Exception as error:  # rdflib raises many parser-specific types
+            print(f"kg: {path}: cannot parse as {rdf_format}: {error}", file=sys.stderr)
+            return EXIT_UNUSABLE
+    result = validate_graph(graph, args.base_iri)
+    print(result.text())
+    return EXIT_OK if result.conforms else EXIT_INVALID
+
+
+# ---------------------------------------------------------------- coverage
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    corpus = load_corpus(args.corpus)
+    complete = True
+    for article in corpus.articles:
+        report = article_coverage(article)
+        complete = complete and report.complete
+        print(
+            f"{article.id}: {len(report.covered)} numbers covered by claims, "
+            f"{len(report.excluded)} excluded, {len(report.uncovered)} uncovered"
+        )
+        for number in report.uncovered:
+            print(f"  UNCOVERED {article.id}/article.txt:{number.line}:{number.column}: "
+                  f"{number.value}  …{number.context}…")  # fmt: skip
+        for exclusion in report.unused_exclusions:
+            print(f"  UNUSED EXCLUSION {exclusion.located.file}:{exclusion.located.line}: "
+                  f"{exclusion.number} ({exclusion.reason})")  # fmt: skip
+        if args.show_excluded:
+            for number, exclusion in report.excluded:
+                print(f"  excluded {article.id}/article.txt:{number.line}:{number.column}: "
+                      f"{number.value}: {exclusion.reason}")  # fmt: skip
+    return EXIT_OK if complete else EXIT_INVALID
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
