@@ -519,11 +519,13 @@ def _load_entities(
             if entity_id in entities:
                 first = entities[entity_id].located
                 reader.fail(f"duplicate entity id '{entity_id}' (first at {first.file}:{first.line})")
-            if reader.ok and entity_id and entity_type and label:
+            if entity_id and entity_id not in entities:
+                # A broken entity still gets its id known, so that claims naming it do not
+                # add a second, misleading problem (nothing is built while problems remain).
                 entities[entity_id] = Entity(
                     id=entity_id,
-                    type=entity_type,
-                    label=label,
+                    type=entity_type or CKG.Entity,
+                    label=label or entity_id,
                     synonyms=reader.strings("synonyms"),
                     parts=reader.strings("parts"),
                     located=Located(path, reader.line or 0),
@@ -603,25 +605,32 @@ def _load_article(
     sentences = sentence_spans(text, body_end)
     claims: list[Claim] = []
     seen: dict[str, Located] = {}
-    for path in sorted((directory / "claims").glob("*.yaml")):
-        for record in _records(path, read_yaml(path), problems):
-            claim = _load_claim(
-                path, record, article, entities, vocabulary, turns, sentences, problems
-            )
-            if claim is None:
-                continue
-            if claim.id in seen:
-                first = seen[claim.id]
-                problems.append(
-                    Problem(path, claim.located.line,
-                            f"duplicate claim id (first at {first.file}:{first.line})", claim.id)
-                )  # fmt: skip
-                continue
-            seen[claim.id] = claim.located
-            claims.append(claim)
+    records = [
+        (path, record)
+        for path in sorted((directory / "claims").glob("*.yaml"))
+        for record in _records(path, read_yaml(path), problems)
+    ]
+    # Ids of every record, loadable or not: derived_from is checked against these, so one
+    # broken claim is reported once, not again by every claim derived from it.
+    curated_ids = {r.get("id") for _, r in records if isinstance(r, dict)}
+    for path, record in records:
+        claim = _load_claim(
+            path, record, article, entities, vocabulary, turns, sentences, problems
+        )
+        if claim is None:
+            continue
+        if claim.id in seen:
+            first = seen[claim.id]
+            problems.append(
+                Problem(path, claim.located.line,
+                        f"duplicate claim id (first at {first.file}:{first.line})", claim.id)
+            )  # fmt: skip
+            continue
+        seen[claim.id] = claim.located
+        claims.append(claim)
     for claim in claims:
         for source in claim.derived_from:
-            if source not in seen:
+            if source not in curated_ids:
                 problems.append(
                     Problem(claim.located.file, claim.located.line,
                             f"derived_from names unknown claim '{source}'", claim.id)

@@ -1,0 +1,50 @@
+"""Shared fixtures: the bundled corpus and the small synthetic test corpus, loaded and built once."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kg.build import BuiltCorpus, build_corpus
+from kg.load import Corpus, load_corpus
+from kg.validate import ValidationResult, validate_graph
+
+TESTS = Path(__file__).parent
+FIXTURES = TESTS / "fixtures"
+TEST_CORPUS = FIXTURES / "corpus"
+REPO = TESTS.parent
+BUNDLED_CORPUS = REPO / "corpus"
+ARTICLE_ID = "lerociclib-leonarda1-interview"
+ARTICLE_DIR = BUNDLED_CORPUS / ARTICLE_ID
+SHARED_ARTICLE = REPO.parent / "shared" / "articles" / "lerociclib-leonarda1-interview.txt"
+ARTICLE_SHA256 = "fbfb1a971f1b095af9af0ce6a9707a61922368d641306a516ee90a851719c9d3"
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Corpus:
+    return load_corpus(BUNDLED_CORPUS)
+
+
+@pytest.fixture(scope="session")
+def built(corpus: Corpus) -> BuiltCorpus:
+    return build_corpus(corpus)
+
+
+@pytest.fixture(scope="session")
+def validation(built: BuiltCorpus) -> ValidationResult:
+    return validate_graph(built.graph)
+
+
+@pytest.fixture(scope="session")
+def test_built() -> BuiltCorpus:
+    return build_corpus(load_corpus(TEST_CORPUS))
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled corpus, for tests that break it."""
+    target = tmp_path / "corpus"
+    shutil.copytree(BUNDLED_CORPUS, target)
+    return target
