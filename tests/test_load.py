@@ -169,7 +169,7 @@ def test_value_ambiguous_quote_names_offsets(corpus_copy: Path) -> None:
 def test_duplicate_claim_id_names_both_places(corpus_copy: Path) -> None:
     claims = _claims_file(corpus_copy)
     _edit(claims, "- id: s03-pfs-bicr-hr\n", f"- id: {HR_CLAIM}\n")
-    [problem] = [p for p in _problems(corpus_copy) if "duplicate" in p]
+    [problem] = [p for p in _problems(corpus_copy) if "duplicate claim id" in p]
     assert "duplicate claim id" in problem and f"claim '{HR_CLAIM}'" in problem
     assert f"first at {claims}:{_claim_line(claims, HR_CLAIM)}" in problem
 
