@@ -12,7 +12,12 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from rdflib import Dataset, Graph
+from rdflib import Dataset, Graph, Literal, plugin
+from rdflib.namespace import XSD
+from rdflib.plugins.serializers.trig import TrigSerializer
+from rdflib.plugins.serializers.turtle import TurtleSerializer
+from rdflib.serializer import Serializer
+from rdflib.term import Node
 
 from kg.build import BuiltCorpus
 
@@ -23,6 +28,33 @@ OUTPUT_FILES: Mapping[str, str] = {
     "claimkg.trig": "TriG: one nanopublication per claim, plus context graphs",
     "validation-report.ttl": "SHACL validation report",
 }
+
+
+def _exact_decimal(serializer: TurtleSerializer, node: Node) -> str | None:
+    """rdflib writes the decimal "65" as the shorthand 65.0, another lexical form; keep it."""
+    if isinstance(node, Literal) and node.datatype == XSD.decimal and "." not in str(node):
+        return node._literal_n3(
+            use_plain=False, qname_callback=lambda datatype: serializer.get_pname(datatype, True)
+        )
+    return None
+
+
+class ExactTurtleSerializer(TurtleSerializer):
+    """Turtle that keeps every decimal exactly as printed (``"65"^^xsd:decimal``)."""
+
+    def label(self, node: Node, position: int) -> str:
+        return _exact_decimal(self, node) or super().label(node, position)
+
+
+class ExactTrigSerializer(TrigSerializer):
+    """TriG that keeps every decimal exactly as printed."""
+
+    def label(self, node: Node, position: int) -> str:
+        return _exact_decimal(self, node) or super().label(node, position)
+
+
+plugin.register("claimkg-turtle", Serializer, __name__, "ExactTurtleSerializer")
+plugin.register("claimkg-trig", Serializer, __name__, "ExactTrigSerializer")
 
 
 def jsonld_context(graph: Graph) -> dict[str, str]:
@@ -64,13 +96,13 @@ def write_outputs(built: BuiltCorpus, report: Graph, out_dir: Path) -> list[Path
     """Write the four serialisations and the validation report into ``out_dir``."""
     graph, dataset = built.graph, built.dataset
     writers: dict[str, Callable[[], str]] = {
-        "claimkg.ttl": lambda: graph.serialize(format="turtle"),
+        "claimkg.ttl": lambda: graph.serialize(format="claimkg-turtle"),
         "claimkg.nt": lambda: sorted_ntriples(graph),
         "claimkg.jsonld": lambda: graph.serialize(
             format="json-ld", context=jsonld_context(graph), indent=2
         ),
         "claimkg.trig": lambda: _trig(dataset),
-        "validation-report.ttl": lambda: report.serialize(format="turtle"),
+        "validation-report.ttl": lambda: report.serialize(format="claimkg-turtle"),
     }
     # Serialise everything first, so that an error in one format changes no file at all.
     texts = {name: render() for name, render in writers.items()}
@@ -82,4 +114,4 @@ def write_outputs(built: BuiltCorpus, report: Graph, out_dir: Path) -> list[Path
 
 
 def _trig(dataset: Dataset) -> str:
-    return dataset.serialize(format="trig")
+    return dataset.serialize(format="claimkg-trig")
