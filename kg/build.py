@@ -289,7 +289,9 @@ def _provenance_triples(article: Article, claim: Claim) -> Iterable[Triple]:
 
 def _add_nanopublication(dataset: Dataset, article: Article, claim: Claim) -> None:
     nanopub = ID[f"np/{article.id}/{claim.id}"]
-    parts = {name: URIRef(f"{nanopub}/{name}") for name in ("head", "assertion", "provenance", "pubinfo")}
+    parts = {
+        name: URIRef(f"{nanopub}/{name}") for name in ("head", "assertion", "provenance", "pubinfo")
+    }
     head = dataset.graph(parts["head"])
     head.add((nanopub, RDF.type, NP.Nanopublication))
     head.add((nanopub, NP.hasAssertion, parts["assertion"]))

@@ -107,7 +107,11 @@ def _parser() -> argparse.ArgumentParser:
     corpus_option(build)
     base_option(build)
     build.add_argument(
-        "--out", type=Path, default=Path("build"), metavar="DIR", help="output folder (default: build/)"
+        "--out",
+        type=Path,
+        default=Path("build"),
+        metavar="DIR",
+        help="output folder (default: build/)",
     )
     build.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     build.set_defaults(run=_build)
@@ -199,7 +203,10 @@ def _validate(args: argparse.Namespace) -> int:
     for path in args.files:
         rdf_format = _RDF_FORMATS.get(path.suffix.lower())
         if rdf_format is None:
-            print(f"kg: {path}: unknown RDF format (extensions: {', '.join(_RDF_FORMATS)})", file=sys.stderr)
+            print(
+                f"kg: {path}: unknown RDF format (extensions: {', '.join(_RDF_FORMATS)})",
+                file=sys.stderr,
+            )
             return EXIT_UNUSABLE
         try:
             if rdf_format in ("trig", "nquads"):
@@ -234,15 +241,15 @@ def _coverage(args: argparse.Namespace) -> int:
             f"{len(report.excluded)} excluded, {len(report.uncovered)} uncovered"
         )
         for number in report.uncovered:
-            print(f"  UNCOVERED {article.id}/article.txt:{number.line}:{number.column}: "
-                  f"{number.value}  …{number.context}…")  # fmt: skip
+            where = f"{article.id}/article.txt:{number.line}:{number.column}"
+            print(f"  UNCOVERED {where}: {number.value}  …{number.context}…")
         for exclusion in report.unused_exclusions:
-            print(f"  UNUSED EXCLUSION {exclusion.located.file}:{exclusion.located.line}: "
-                  f"{exclusion.number} ({exclusion.reason})")  # fmt: skip
+            where = f"{exclusion.located.file}:{exclusion.located.line}"
+            print(f"  UNUSED EXCLUSION {where}: {exclusion.number} ({exclusion.reason})")
         if args.show_excluded:
             for number, exclusion in report.excluded:
-                print(f"  excluded {article.id}/article.txt:{number.line}:{number.column}: "
-                      f"{number.value}: {exclusion.reason}")  # fmt: skip
+                where = f"{article.id}/article.txt:{number.line}:{number.column}"
+                print(f"  excluded {where}: {number.value}: {exclusion.reason}")
     return EXIT_OK if complete else EXIT_INVALID
 
 

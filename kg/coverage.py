@@ -52,7 +52,11 @@ def article_coverage(article: Article) -> CoverageReport:
             covered.append(number)
             continue
         for index, exclusion in enumerate(article.exclusions):
-            if exclusion.span.start <= start and end <= exclusion.span.end and value == exclusion.number:
+            if (
+                exclusion.span.start <= start
+                and end <= exclusion.span.end
+                and value == exclusion.number
+            ):
                 excluded.append((number, exclusion))
                 used.add(index)
                 break

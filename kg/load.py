@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 from rdflib import Graph, URIRef
-from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.namespace import RDF, RDFS
 
 from kg.namespaces import CKG, UNIT
 from kg.resources import data_dir, ontology_file
@@ -267,7 +267,7 @@ def read_yaml(path: Path) -> Any:
     """Parse a curated YAML file; mappings and lists remember their line."""
     try:
         with path.open(encoding="utf-8") as stream:
-            return yaml.load(stream, Loader=_Loader)  # noqa: S506 - BaseLoader subclass
+            return yaml.load(stream, Loader=_Loader)
     except OSError as error:
         raise CurationError([Problem(path, None, f"cannot read: {error.strerror}")]) from None
     except yaml.MarkedYAMLError as error:
@@ -472,7 +472,7 @@ class _Reader:
         if value is None:
             return None
         if value in ("true", "false"):
-            return value == "true"
+            return bool(value == "true")
         self.fail(f"'{key}' must be true or false, got {value!r}")
         return None
 
@@ -518,7 +518,9 @@ def _load_entities(
                 reader.fail(f"entity id {entity_id!r} must be lowercase letters, digits, hyphens")
             if entity_id in entities:
                 first = entities[entity_id].located
-                reader.fail(f"duplicate entity id '{entity_id}' (first at {first.file}:{first.line})")
+                reader.fail(
+                    f"duplicate entity id '{entity_id}' (first at {first.file}:{first.line})"
+                )
             if entity_id and entity_id not in entities:
                 # A broken entity still gets its id known, so that claims naming it do not
                 # add a second, misleading problem (nothing is built while problems remain).
@@ -534,8 +536,11 @@ def _load_entities(
         for part in entity.parts:
             if part not in entities:
                 problems.append(
-                    Problem(entity.located.file, entity.located.line,
-                            f"entity '{entity.id}': unknown part '{part}'")  # fmt: skip
+                    Problem(
+                        entity.located.file,
+                        entity.located.line,
+                        f"entity '{entity.id}': unknown part '{part}'",
+                    )
                 )
     return entities
 
@@ -614,17 +619,19 @@ def _load_article(
     # broken claim is reported once, not again by every claim derived from it.
     curated_ids = {r.get("id") for _, r in records if isinstance(r, dict)}
     for path, record in records:
-        claim = _load_claim(
-            path, record, article, entities, vocabulary, turns, sentences, problems
-        )
+        claim = _load_claim(path, record, article, entities, vocabulary, turns, sentences, problems)
         if claim is None:
             continue
         if claim.id in seen:
             first = seen[claim.id]
             problems.append(
-                Problem(path, claim.located.line,
-                        f"duplicate claim id (first at {first.file}:{first.line})", claim.id)
-            )  # fmt: skip
+                Problem(
+                    path,
+                    claim.located.line,
+                    f"duplicate claim id (first at {first.file}:{first.line})",
+                    claim.id,
+                )
+            )
             continue
         seen[claim.id] = claim.located
         claims.append(claim)
@@ -632,14 +639,20 @@ def _load_article(
         for source in claim.derived_from:
             if source not in curated_ids:
                 problems.append(
-                    Problem(claim.located.file, claim.located.line,
-                            f"derived_from names unknown claim '{source}'", claim.id)
-                )  # fmt: skip
+                    Problem(
+                        claim.located.file,
+                        claim.located.line,
+                        f"derived_from names unknown claim '{source}'",
+                        claim.id,
+                    )
+                )
     exclusions = _load_exclusions(directory / "coverage.yaml", text, body_end, problems)
     return Article(**{**article.__dict__, "claims": tuple(claims), "exclusions": exclusions})
 
 
-def _unique(text: str, exact: str, reader: _Reader, what: str, line: int | None = None) -> int | None:
+def _unique(
+    text: str, exact: str, reader: _Reader, what: str, line: int | None = None
+) -> int | None:
     starts = find_quote(text, exact)
     if len(starts) == 1:
         return starts[0]
@@ -788,7 +801,10 @@ def _load_claim(
         )
         cites = tuple(marked)
         if (narrowed := r.record.get("cites")) is not None:
-            numbers = [r.integer(n, "cites") for n in (narrowed if isinstance(narrowed, list) else [narrowed])]
+            numbers = [
+                r.integer(n, "cites")
+                for n in (narrowed if isinstance(narrowed, list) else [narrowed])
+            ]
             for n in numbers:
                 if n is not None and n not in marked:
                     r.fail(
@@ -877,7 +893,9 @@ def _read_context(
         grades = context["grade"]
         if not isinstance(grades, list):
             grades = [grades]
-        fields["grades"] = tuple(g for g in (r.integer(x, "grade") for x in grades) if g is not None)
+        fields["grades"] = tuple(
+            g for g in (r.integer(x, "grade") for x in grades) if g is not None
+        )
     for key in ("time_point", "threshold"):
         if key in context:
             fields[key] = _quantity(r, context[key], key, vocabulary.units)

@@ -171,32 +171,32 @@ def data_namespace(base: str = DEFAULT_BASE) -> Namespace:
 
 ID = data_namespace()
 
-PREFIXES: dict[str, Namespace | str] = {
+PREFIXES: dict[str, str] = {
     "ckg": str(CKG._NS),
-    "id": ID,
-    "oa": OA,
-    "cito": CITO,
-    "fabio": FABIO,
-    "qudt": QUDT,
-    "unit": UNIT,
-    "np": NP,
-    "biolink": BIOLINK,
-    "obo": OBO,
-    "prov": PROV,
-    "dcterms": DCTERMS,
-    "skos": SKOS,
-    "rdfs": RDFS,
-    "rdf": RDF,
-    "owl": OWL,
-    "xsd": XSD,
-    "sh": SH,
+    "id": str(ID),
+    "oa": str(OA),
+    "cito": str(CITO),
+    "fabio": str(FABIO),
+    "qudt": str(QUDT),
+    "unit": str(UNIT),
+    "np": str(NP),
+    "biolink": str(BIOLINK),
+    "obo": str(OBO),
+    "prov": str(PROV._NS),
+    "dcterms": str(DCTERMS._NS),
+    "skos": str(SKOS._NS),
+    "rdfs": str(RDFS._NS),
+    "rdf": str(RDF._NS),
+    "owl": str(OWL._NS),
+    "xsd": str(XSD._NS),
+    "sh": str(SH._NS),
 }
 
 
 def bind_prefixes(graph: Graph, base: str = DEFAULT_BASE) -> Graph:
     """Bind every prefix once, where a graph is made, so all serialisations share them."""
     for prefix, namespace in PREFIXES.items():
-        graph.bind(prefix, rebase_iri(str(namespace), base), override=True, replace=True)
+        graph.bind(prefix, rebase_iri(namespace, base), override=True, replace=True)
     return graph
 
 

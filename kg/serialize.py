@@ -89,7 +89,10 @@ def _umask() -> int:
 
 
 def write_text(path: Path, text: str) -> None:
-    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    def write(temporary: Path) -> None:
+        temporary.write_text(text, encoding="utf-8")
+
+    write_atomically(path, write)
 
 
 def write_outputs(built: BuiltCorpus, report: Graph, out_dir: Path) -> list[Path]:

@@ -97,7 +97,9 @@ def validate_graph(graph: Graph, base: str = DEFAULT_BASE) -> ValidationResult:
     assert isinstance(report, Graph)
     for shape, constraint in shapes.subject_objects(SH.sparql):
         conforms = _run_sparql_constraint(data, shapes, shape, constraint, report) and conforms
-    report.set((next(report.subjects(RDF.type, SH.ValidationReport)), SH.conforms, Literal(conforms)))
+    report.set(
+        (next(report.subjects(RDF.type, SH.ValidationReport)), SH.conforms, Literal(conforms))
+    )
     bind_prefixes(report, base)
     claim_class = URIRef(str(CKG.Claim).replace(DEFAULT_BASE, base, 1))
     results = report.subjects(RDF.type, SH.ValidationResult)
@@ -110,7 +112,12 @@ def validate_graph(graph: Graph, base: str = DEFAULT_BASE) -> ValidationResult:
 
 def _focus_nodes(data: Graph, shapes: Graph, shape: Node) -> set[Node]:
     targets = set(shapes.objects(shape, SH.targetClass))
-    if set(shapes.predicates(shape)) & {SH.target, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf}:
+    if set(shapes.predicates(shape)) & {
+        SH.target,
+        SH.targetNode,
+        SH.targetSubjectsOf,
+        SH.targetObjectsOf,
+    }:
         raise NotImplementedError(f"{shape}: SPARQL constraints are run for sh:targetClass only")
     classes = {c for t in targets for c in data.transitive_subjects(RDFS.subClassOf, t)}
     return {node for c in classes for node in data.subjects(RDF.type, c)}
@@ -180,7 +187,7 @@ def _violation(graph: Graph, report: Graph, result: Node, claim_class: URIRef) -
 
 def _literal(graph: Graph, node: Node, local_name: str, claim_class: URIRef) -> str | None:
     vocabulary = str(claim_class)[: -len("Claim")]
-    value = graph.value(node, URIRef(vocabulary + local_name))  # type: ignore[arg-type]
+    value = graph.value(node, URIRef(vocabulary + local_name))
     return str(value) if value is not None else None
 
 

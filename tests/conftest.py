@@ -1,4 +1,4 @@
-"""Shared fixtures: the bundled corpus and the small synthetic test corpus, loaded and built once."""
+"""Shared fixtures: the bundled and the synthetic test corpus, loaded and built once."""
 
 from __future__ import annotations
 

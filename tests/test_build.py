@@ -102,7 +102,9 @@ def test_base_iri_moves_every_claimkg_iri(corpus: Corpus) -> None:
 
 
 @pytest.fixture(scope="module")
-def written(built: BuiltCorpus, validation: ValidationResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def written(
+    built: BuiltCorpus, validation: ValidationResult, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     out = tmp_path_factory.mktemp("out")
     write_outputs(built, validation.report, out)
     return out

@@ -49,13 +49,24 @@ def _break(build_dir: Path, tmp_path: Path, pattern: str, replacement: str) -> P
     ("pattern", "replacement", "claim", "message"),
     [
         (
-            r"(/s03-pfs-bicr-hr/quote/position> a oa:TextPositionSelector ;\s*)oa:end \"\d+\"\^\^xsd:nonNegativeInteger ;\s*",
+            r"(/s03-pfs-bicr-hr/quote/position> a oa:TextPositionSelector ;\s*)"
+            r"oa:end \"\d+\"\^\^xsd:nonNegativeInteger ;\s*",
             r"\1",
             "s03-pfs-bicr-hr",
             "needs exactly one end offset",
         ),
-        (r"qudt:numericValue 11\.07 ;", 'qudt:numericValue "11.07" ;', "s03-pfs-investigator-median-lerociclib", "must be one xsd:decimal"),
-        (r"qudt:numericValue 46\.7 ;", "qudt:numericValue 140.0 ;", "s03-safety-grade-3-4-neutropenia-lerociclib", "between 0 and 100"),
+        (
+            r"qudt:numericValue 11\.07 ;",
+            'qudt:numericValue "11.07" ;',
+            "s03-pfs-investigator-median-lerociclib",
+            "must be one xsd:decimal",
+        ),
+        (
+            r"qudt:numericValue 46\.7 ;",
+            "qudt:numericValue 140.0 ;",
+            "s03-safety-grade-3-4-neutropenia-lerociclib",
+            "between 0 and 100",
+        ),
     ],
     ids=["offset-removed", "value-as-plain-string", "percentage-140"],
 )
@@ -76,7 +87,9 @@ def test_a_broken_copy_of_the_turtle_fails_naming_the_claim(
     assert re.search(rf"{ARTICLE_ID}/claims/\S+\.yaml:\d+: claim '{claim}'", line)
 
 
-def test_validate_refuses_unreadable_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_refuses_unreadable_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.ttl"
     bad.write_text("this is not turtle", encoding="utf-8")
     assert main(["validate", str(bad)]) == EXIT_UNUSABLE
@@ -100,7 +113,9 @@ def test_build_with_shape_violations_exits_1_and_changes_nothing(
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     claims = corpus_copy / ARTICLE_ID / "claims" / "03a-leonarda1-design-efficacy.yaml"
     _remove_line(claims, "    assessor: bicr\n", "s03-pfs-bicr-hr")
-    assert main(["build", "--corpus", str(corpus_copy), "--out", str(out), "--quiet"]) == EXIT_INVALID
+    assert (
+        main(["build", "--corpus", str(corpus_copy), "--out", str(out), "--quiet"]) == EXIT_INVALID
+    )
     err = capsys.readouterr().err
     assert "A hazard ratio must name its assessor" in err
     assert re.search(r"03a-leonarda1-design-efficacy\.yaml:\d+: claim 's03-pfs-bicr-hr'", err)
@@ -111,8 +126,12 @@ def test_build_with_unusable_input_exits_2_naming_file_and_line(
     corpus_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     claims = corpus_copy / ARTICLE_ID / "claims" / "02-mechanism.yaml"
-    claims.write_text(claims.read_text(encoding="utf-8").replace("unit: NanoMOL-PER-L", "unit: nM", 1), "utf-8")
-    assert main(["build", "--corpus", str(corpus_copy), "--out", str(tmp_path / "o")]) == EXIT_UNUSABLE
+    claims.write_text(
+        claims.read_text(encoding="utf-8").replace("unit: NanoMOL-PER-L", "unit: nM", 1), "utf-8"
+    )
+    assert (
+        main(["build", "--corpus", str(corpus_copy), "--out", str(tmp_path / "o")]) == EXIT_UNUSABLE
+    )
     err = capsys.readouterr().err
     assert re.search(rf"{re.escape(str(claims))}:\d+: claim '\S+': unknown unit 'nM'", err)
     assert not (tmp_path / "o").exists()
@@ -136,7 +155,9 @@ def test_coverage_lists_a_number_no_claim_covers(
     assert re.search(r"UNCOVERED \S+article\.txt:\d+:\d+: 357200", out)
 
 
-def test_coverage_flags_a_stale_exclusion(corpus_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_coverage_flags_a_stale_exclusion(
+    corpus_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     coverage = corpus_copy / ARTICLE_ID / "coverage.yaml"
     coverage.write_text(
         coverage.read_text(encoding="utf-8")
@@ -148,7 +169,9 @@ def test_coverage_flags_a_stale_exclusion(corpus_copy: Path, capsys: pytest.Capt
 
 
 @pytest.mark.parametrize("command", [[], ["build"], ["validate"], ["coverage"]])
-def test_help_explains_every_command(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_explains_every_command(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as done:
         main([*command, "--help"])
     assert done.value.code == 0

@@ -129,21 +129,32 @@ def _problems(corpus_dir: Path) -> list[str]:
 HR_CLAIM = "s03-pfs-investigator-hr"
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "expected"),
-    [
-        ("(HR 0.451", "(HR 0.999", "quote not found"),
-        ('quote: "risk of disease progression or death (HR 0.451"', 'quote: "P < 0.0001"', "ambiguous"),
-        ("    comparator: leonarda-1-placebo-arm\n", "    comparator: no-such-arm\n", "unknown entity 'no-such-arm'"),
-        ("value: 0.451", "value: 0.451 (HR)", "must be a number as printed"),
-        ("unit: UNITLESS", "unit: NanoM", "unknown unit 'NanoM'"),
-        ("statistic: HazardRatio", "statistic: Hazard", "unknown statistic 'Hazard'"),
-        ("  statistic: HazardRatio\n", "  statistic: HazardRatio\n  colour: red\n", "unknown key 'colour'"),
-        ("  statistic: HazardRatio\n", "  statistic: HazardRatio\n  cites: [10]\n", "not marked in the claim's own sentence"),
-    ],
-    ids=["missing-quote", "ambiguous-quote", "unknown-entity", "wrong-value-type", "unknown-unit",
-         "unknown-statistic", "unknown-key", "borrowed-citation"],
-)  # fmt: skip
+HR_STATISTIC = "  statistic: HazardRatio\n"
+BAD_CLAIMS = {
+    "missing-quote": ("(HR 0.451", "(HR 0.999", "quote not found"),
+    "ambiguous-quote": (
+        'quote: "risk of disease progression or death (HR 0.451"',
+        'quote: "P < 0.0001"',
+        "ambiguous",
+    ),
+    "unknown-entity": (
+        "comparator: leonarda-1-placebo-arm",
+        "comparator: no-such-arm",
+        "unknown entity 'no-such-arm'",
+    ),
+    "wrong-value-type": ("value: 0.451", "value: 0.451 (HR)", "must be a number as printed"),
+    "unknown-unit": ("unit: UNITLESS", "unit: NanoM", "unknown unit 'NanoM'"),
+    "unknown-statistic": ("statistic: HazardRatio", "statistic: Hazard", "unknown statistic"),
+    "unknown-key": (HR_STATISTIC, HR_STATISTIC + "  colour: red\n", "unknown key 'colour'"),
+    "borrowed-citation": (
+        HR_STATISTIC,
+        HR_STATISTIC + "  cites: [10]\n",
+        "not marked in the claim's own sentence",
+    ),
+}
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), BAD_CLAIMS.values(), ids=BAD_CLAIMS.keys())
 def test_bad_claim_is_refused_with_file_line_and_claim(
     corpus_copy: Path, old: str, new: str, expected: str
 ) -> None:
@@ -178,14 +189,19 @@ def test_changed_source_text_is_refused(corpus_copy: Path) -> None:
     text = corpus_copy / ARTICLE_ID / "article.txt"
     text.write_text(text.read_text(encoding="utf-8").replace("11.07", "11.70"), encoding="utf-8")
     [problem] = _problems(corpus_copy)
-    assert "article.yaml" in problem and "source text changed" in problem and ARTICLE_SHA256 in problem
+    assert (
+        "article.yaml" in problem and "source text changed" in problem and ARTICLE_SHA256 in problem
+    )
 
 
 def test_unknown_entity_type_is_refused(corpus_copy: Path) -> None:
     entities = corpus_copy / "entities" / "drugs-and-targets.yaml"
     line = _edit(entities, "  type: Drug\n", "  type: Medicine\n")
     [problem] = _problems(corpus_copy)
-    assert problem.startswith(f"{entities}:{line - 1}:") and "unknown entity type 'Medicine'" in problem
+    assert (
+        problem.startswith(f"{entities}:{line - 1}:")
+        and "unknown entity type 'Medicine'" in problem
+    )
 
 
 def test_invalid_yaml_names_the_line(corpus_copy: Path) -> None:

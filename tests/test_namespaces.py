@@ -33,7 +33,7 @@ def test_python_namespace_and_ontology_declare_the_same_terms(ontology: Graph) -
 
 def test_every_term_has_one_label_and_one_definition(ontology: Graph) -> None:
     for name in sorted(_ontology_terms(ontology)):
-        term = CKG[name]
+        term = URIRef(str(CKG._NS) + name)
         assert len(list(ontology.objects(term, RDFS.label))) == 1, f"{name}: label"
         assert len(list(ontology.objects(term, SKOS.definition))) == 1, f"{name}: definition"
 
