@@ -19,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pyshacl import validate
-from rdflib import Graph
 
 from kg.build import build_corpus
 from kg.load import load_corpus
@@ -53,7 +52,8 @@ def main() -> None:
         "build (records → RDF)": _median_seconds(lambda: build_corpus(corpus), args.repeat),
         "validate (claimkg)": _median_seconds(lambda: validate_graph(built.graph), args.repeat),
         "validate (plain pySHACL)": _median_seconds(
-            lambda: validate(plain_data, shacl_graph=shapes, advanced=True), max(1, args.repeat // 2)
+            lambda: validate(plain_data, shacl_graph=shapes, advanced=True),
+            max(1, args.repeat // 2),
         ),
         "serialise (4 formats + report)": _median_seconds(
             lambda: write_outputs(built, result.report, out), args.repeat
@@ -66,7 +66,10 @@ def main() -> None:
         ),
     }
     claims = sum(len(a.claims) for a in corpus.articles)
-    print(f"Bundled corpus: {claims} claims, {len(built.graph)} triples; median of {args.repeat} runs.\n")
+    print(
+        f"Bundled corpus: {claims} claims, {len(built.graph)} triples; "
+        f"median of {args.repeat} runs.\n"
+    )
     print("| stage | median (s) |")
     print("|---|---:|")
     for stage, seconds in rows.items():
