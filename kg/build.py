@@ -21,8 +21,10 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 from rdflib.term import Node
 
 from kg import __version__
+from kg.links import link_triples
 from kg.load import Article, Claim, Corpus, Entity, TextSpan
 from kg.namespaces import (
+    BIOLINK,
     CITO,
     CKG,
     DEFAULT_BASE,
@@ -82,6 +84,7 @@ def build_corpus(corpus: Corpus, base: str = DEFAULT_BASE) -> BuiltCorpus:
     dataset = Dataset()
     entities = dataset.graph(ENTITY_GRAPH)
     _add(entities, _entity_triples(corpus.entities.values()))
+    _add(entities, link_triples(corpus.mappings))
     _add(entities, _tool_triples())
     for article in corpus.articles:
         context = dataset.graph(ID[f"graph/{article.id}/context"])
@@ -96,8 +99,11 @@ def build_corpus(corpus: Corpus, base: str = DEFAULT_BASE) -> BuiltCorpus:
                 graph.add(triple)
     if base != DEFAULT_BASE:
         graph, dataset = rebase_graph(graph, base), _rebase_dataset(dataset, base)
-    bind_prefixes(graph, base)
-    bind_prefixes(dataset, base)
+    for target in (graph, dataset):
+        bind_prefixes(target, base)
+        for prefix, namespace in corpus.mappings.curie_map.items():
+            if not namespace.startswith(DEFAULT_BASE):  # external registries only
+                target.bind(prefix, namespace, override=False)
     return BuiltCorpus(graph=graph, dataset=dataset)
 
 
@@ -123,6 +129,7 @@ def _entity_triples(entities: Iterable[Entity]) -> Iterable[Triple]:
         yield node, RDF.type, entity.type
         yield node, RDF.type, CKG.Entity
         yield node, RDFS.label, Literal(entity.label)
+        yield node, BIOLINK.category, entity.category
         for synonym in entity.synonyms:
             yield node, SKOS.altLabel, Literal(synonym)
         for part in entity.parts:
@@ -139,6 +146,7 @@ def _article_triples(article: Article) -> Iterable[Triple]:
     meta = article.metadata
     yield node, RDF.type, CKG.Article
     yield node, RDF.type, FABIO.WebContent
+    yield node, BIOLINK.category, BIOLINK.Publication
     if "title" in meta:
         yield node, DCTERMS.title, Literal(meta["title"])
     if "year" in meta:
@@ -164,6 +172,7 @@ def _article_triples(article: Article) -> Iterable[Triple]:
         ref = reference_iri(article.id, reference.number)
         yield node, CITO.cites, ref
         yield ref, RDF.type, CKG.Reference
+        yield ref, BIOLINK.category, BIOLINK.Publication
         yield ref, CKG.referenceNumber, Literal(reference.number, datatype=XSD.positiveInteger)
         yield ref, DCTERMS.bibliographicCitation, Literal(reference.entry.exact)
         yield from _quote_triples(ref, node, reference.entry)

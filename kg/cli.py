@@ -18,7 +18,10 @@ from rdflib.namespace import RDF
 from kg import __version__
 from kg.build import BuiltCorpus, build_corpus
 from kg.coverage import article_coverage
-from kg.load import Corpus, CurationError, load_corpus
+from kg.errors import CurationError
+from kg.kgx import KGX_FILES, render_kgx
+from kg.links import check_mappings
+from kg.load import Corpus, load_corpus, load_vocabulary, mapping_subjects
 from kg.namespaces import CKG, DEFAULT_BASE
 from kg.serialize import OUTPUT_FILES, write_outputs
 from kg.validate import ValidationResult, validate_graph
@@ -99,7 +102,9 @@ def _parser() -> argparse.ArgumentParser:
         help="curated input → validated graph, written in four serialisations",
         description=(
             "Load the curated corpus, build the graph, validate it against the SHACL shapes "
-            "and write: " + "; ".join(f"{n} ({d})" for n, d in OUTPUT_FILES.items()) + ". "
+            "and write: "
+            + "; ".join(f"{n} ({d})" for n, d in (OUTPUT_FILES | KGX_FILES).items())
+            + ". "
             "Nothing is written when the input is unusable (exit 2) or the graph violates "
             "the shapes (exit 1)."
         ),
@@ -144,6 +149,21 @@ def _parser() -> argparse.ArgumentParser:
         "--show-excluded", action="store_true", help="also list the exclusions and their reasons"
     )
     coverage.set_defaults(run=_coverage)
+
+    links = commands.add_parser(
+        "links",
+        help="entities with their external identifiers (--check: validate every CURIE)",
+        description=(
+            "Print each entity, vocabulary term and reference that ontology/mappings.sssom.tsv "
+            "links to external identifiers. With --check, validate offline instead: every "
+            "prefix known to bioregistry with its canonical IRI, every local id matching its "
+            "prefix's pattern, every subject existing in claimkg. Exit 0 ok, 1 problems."
+        ),
+    )
+    corpus_option(links)
+    links.add_argument("--check", action="store_true", help="validate the mappings offline")
+    links.add_argument("--mappings", type=Path, metavar="FILE", help="another SSSOM TSV file")
+    links.set_defaults(run=_links)
     return parser
 
 
@@ -163,7 +183,7 @@ def _build(args: argparse.Namespace) -> int:
         print("kg: nothing was written.", file=sys.stderr)
         return EXIT_INVALID
     progress(f"writing {args.out}/")
-    written = write_outputs(built, result.report, args.out)
+    written = write_outputs(built, result.report, args.out, render_kgx(built.graph))
     if not args.quiet:
         print(_summary(corpus, built, result, written))
     return EXIT_OK
@@ -251,6 +271,30 @@ def _coverage(args: argparse.Namespace) -> int:
                 where = f"{article.id}/article.txt:{number.line}:{number.column}"
                 print(f"  excluded {where}: {number.value}: {exclusion.reason}")
     return EXIT_OK if complete else EXIT_INVALID
+
+
+# ---------------------------------------------------------------- links
+
+
+def _links(args: argparse.Namespace) -> int:
+    corpus = load_corpus(args.corpus, args.mappings)
+    mappings = corpus.mappings
+    if args.check:
+        subjects = mapping_subjects(corpus.entities, load_vocabulary(), corpus.articles)
+        problems = check_mappings(mappings, subjects)
+        for problem in problems:
+            print(f"  {problem}")
+        print(f"{len(mappings.links)} mappings checked: {len(problems)} problem(s)")
+        return EXIT_INVALID if problems else EXIT_OK
+    for subject, links in sorted(mappings.by_subject().items()):
+        print(f"{subject}  {links[0].subject_label}")
+        for link in links:
+            print(f"    {link.predicate_id:<16}{link.object_id:<40}{link.object_label}")
+    print(
+        f"{len(mappings.links)} mappings of {len(mappings.by_subject())} subjects "
+        f"(gaps: ontology/mapping-gaps.tsv)"
+    )
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -19,9 +19,11 @@ from typing import Any
 
 import yaml
 from rdflib import Graph, URIRef
-from rdflib.namespace import RDF, RDFS
+from rdflib.namespace import OWL, RDF, RDFS
 
-from kg.namespaces import CKG, UNIT
+from kg.errors import CurationError, Problem
+from kg.links import OWN_PREFIXES, MappingSet, read_mappings
+from kg.namespaces import BIOLINK, CKG, UNIT
 from kg.resources import data_dir, ontology_file
 
 QUOTE_CONTEXT = 32
@@ -50,34 +52,8 @@ ENTITY_CONTEXT_KEYS = (
     "trial", "arm", "comparator", "assessor", "population", "subgroup", "assay", "target",
 )  # fmt: skip
 CONTEXT_KEYS = (*ENTITY_CONTEXT_KEYS, "analysis", "grade", "time_point", "threshold", "year")
-ENTITY_KEYS = ("id", "type", "label", "synonyms", "parts")
+ENTITY_KEYS = ("id", "type", "label", "synonyms", "parts", "category")
 EXCLUSION_KEYS = ("number", "quote", "reason")
-
-
-# ---------------------------------------------------------------- problems
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with curated input, located for the curator."""
-
-    file: Path
-    line: int | None
-    message: str
-    claim_id: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else str(self.file)
-        who = f" claim '{self.claim_id}':" if self.claim_id else ""
-        return f"{where}:{who} {self.message}"
-
-
-class CurationError(Exception):
-    """Curated input that cannot be turned into a graph (the CLI exits 2)."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 # ---------------------------------------------------------------- records
@@ -118,6 +94,7 @@ class Entity:
     synonyms: tuple[str, ...]
     parts: tuple[str, ...]
     located: Located
+    category: URIRef = BIOLINK.NamedThing
 
 
 @dataclass(frozen=True)
@@ -219,6 +196,7 @@ class Corpus:
     directory: Path
     entities: Mapping[str, Entity]
     articles: tuple[Article, ...]
+    mappings: MappingSet
 
 
 # ---------------------------------------------------------------- YAML with line numbers
@@ -293,6 +271,8 @@ class Vocabulary:
     directions: Mapping[str, URIRef]
     predicates: Mapping[str, URIRef]
     units: Mapping[str, URIRef]
+    categories: Mapping[str, URIRef]
+    default_categories: Mapping[URIRef, URIRef]
 
 
 def load_vocabulary() -> Vocabulary:
@@ -325,6 +305,10 @@ def load_vocabulary() -> Vocabulary:
         units=local(
             graph.subjects(RDF.type, URIRef("http://qudt.org/schema/qudt/Unit")), str(UNIT)
         ),
+        categories=local(graph.subjects(RDF.type, OWL.Class), str(BIOLINK)),
+        default_categories={
+            URIRef(str(c)): URIRef(str(b)) for c, b in graph.subject_objects(CKG.biolinkCategory)
+        },
     )
 
 
@@ -390,8 +374,10 @@ def default_corpus() -> Path:
     return data_dir("corpus")
 
 
-def load_corpus(directory: Path | None = None) -> Corpus:
-    """Load every article folder (one with ``article.yaml``) and the shared entities."""
+def load_corpus(directory: Path | None = None, mappings: Path | None = None) -> Corpus:
+    """Load every article folder (one with ``article.yaml``), the shared entities and the
+    links to external identifiers: ``mappings``, else the corpus's own
+    ``mappings.sssom.tsv``, else ``ontology/mappings.sssom.tsv``."""
     directory = directory or default_corpus()
     if not directory.is_dir():
         raise CurationError([Problem(directory, None, "corpus folder not found")])
@@ -405,9 +391,27 @@ def load_corpus(directory: Path | None = None) -> Corpus:
             articles.append(article)
     if not articles and not problems:
         problems.append(Problem(directory, None, "no article folder (with article.yaml) found"))
+    local = directory / "mappings.sssom.tsv"
+    links = read_mappings(mappings or (local if local.exists() else None))
+    known = mapping_subjects(entities, vocabulary, articles)
+    for link in links.links if not problems else ():  # a broken article would cascade here
+        if link.subject_id not in known:
+            problems.append(Problem(links.path, link.line, f"unknown subject {link.subject_id}"))
     if problems:
         raise CurationError(problems)
-    return Corpus(directory=directory, entities=entities, articles=tuple(articles))
+    return Corpus(directory, entities, tuple(articles), links)
+
+
+def mapping_subjects(
+    entities: Mapping[str, Entity], vocabulary: Vocabulary, articles: Sequence[Article]
+) -> set[str]:
+    """The subjects a mapping may have: entities, statistics, the first article's references."""
+    entity, term, reference = OWN_PREFIXES
+    subjects = {f"{entity}:{e}" for e in entities}
+    subjects |= {f"{term}:{name}" for name in vocabulary.statistics}
+    if articles:
+        subjects |= {f"{reference}:{r.number}" for r in articles[0].references}
+    return subjects
 
 
 class _Reader:
@@ -521,6 +525,12 @@ def _load_entities(
                 reader.fail(
                     f"duplicate entity id '{entity_id}' (first at {first.file}:{first.line})"
                 )
+            category_name = reader.string("category", required=False)
+            category = (
+                reader.term(category_name, vocabulary.categories, "Biolink category")
+                if category_name
+                else None
+            )
             if entity_id and entity_id not in entities:
                 # A broken entity still gets its id known, so that claims naming it do not
                 # add a second, misleading problem (nothing is built while problems remain).
@@ -531,6 +541,10 @@ def _load_entities(
                     synonyms=reader.strings("synonyms"),
                     parts=reader.strings("parts"),
                     located=Located(path, reader.line or 0),
+                    category=category
+                    or vocabulary.default_categories.get(
+                        entity_type or CKG.Entity, BIOLINK.NamedThing
+                    ),
                 )
     for entity in entities.values():
         for part in entity.parts:

@@ -152,6 +152,8 @@ class CKG(DefinedNamespace):
     issue: URIRef
     pages: URIRef
     doi: URIRef
+    # Links
+    biolinkCategory: URIRef
 
 
 OA = Namespace("http://www.w3.org/ns/oa#")

@@ -21,7 +21,7 @@ from rdflib.term import Node
 
 from kg.build import BuiltCorpus
 
-OUTPUT_FILES: Mapping[str, str] = {
+OUTPUT_FILES: dict[str, str] = {
     "claimkg.ttl": "Turtle: the whole graph",
     "claimkg.nt": "N-Triples: the whole graph, one sorted triple per line",
     "claimkg.jsonld": "JSON-LD: the whole graph, compacted with claimkg's prefixes",
@@ -95,8 +95,11 @@ def write_text(path: Path, text: str) -> None:
     write_atomically(path, write)
 
 
-def write_outputs(built: BuiltCorpus, report: Graph, out_dir: Path) -> list[Path]:
-    """Write the four serialisations and the validation report into ``out_dir``."""
+def write_outputs(
+    built: BuiltCorpus, report: Graph, out_dir: Path, extra: Mapping[str, str] | None = None
+) -> list[Path]:
+    """Write the four serialisations, the validation report and ``extra`` (file name →
+    text, e.g. the KGX export) into ``out_dir``."""
     graph, dataset = built.graph, built.dataset
     writers: dict[str, Callable[[], str]] = {
         "claimkg.ttl": lambda: graph.serialize(format="claimkg-turtle"),
@@ -108,7 +111,7 @@ def write_outputs(built: BuiltCorpus, report: Graph, out_dir: Path) -> list[Path
         "validation-report.ttl": lambda: report.serialize(format="claimkg-turtle"),
     }
     # Serialise everything first, so that an error in one format changes no file at all.
-    texts = {name: render() for name, render in writers.items()}
+    texts = {name: render() for name, render in writers.items()} | dict(extra or {})
     written = []
     for name, text in texts.items():
         write_text(out_dir / name, text)

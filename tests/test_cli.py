@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kg.cli import EXIT_INVALID, EXIT_OK, EXIT_UNUSABLE, main
+from kg.kgx import KGX_FILES
 from kg.serialize import OUTPUT_FILES
 
 from .conftest import ARTICLE_ID
@@ -20,8 +21,8 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_build_writes_the_four_serialisations_and_the_report(build_dir: Path) -> None:
-    assert sorted(p.name for p in build_dir.iterdir()) == sorted(OUTPUT_FILES)
+def test_build_writes_the_four_serialisations_the_report_and_kgx(build_dir: Path) -> None:
+    assert sorted(p.name for p in build_dir.iterdir()) == sorted(OUTPUT_FILES | KGX_FILES)
 
 
 def test_build_prints_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from kg.errors import CurationError
 from kg.load import (
     Corpus,
-    CurationError,
     citation_markers,
     find_quote,
     load_corpus,

@@ -1,0 +1,170 @@
+"""Links to external identifiers (ontology/mappings.sssom.tsv), Biolink categories, KGX."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from rdflib import URIRef
+from rdflib.namespace import RDF, SKOS
+
+from kg.build import BuiltCorpus
+from kg.cli import EXIT_INVALID, EXIT_OK, EXIT_UNUSABLE, main
+from kg.errors import CurationError
+from kg.kgx import render_kgx
+from kg.links import check_mappings, read_mappings
+from kg.load import Corpus, load_corpus, load_vocabulary, mapping_subjects
+from kg.namespaces import BIOLINK, CKG
+from kg.resources import ontology_file
+
+from .conftest import BUNDLED_CORPUS
+
+CLAIMS_ABOUT_AN_EXTERNAL_ID = """
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX ckg: <https://w3id.org/claimkg/vocab/>
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+SELECT DISTINCT ?id WHERE {
+    ?entity skos:exactMatch ?external .
+    ?thing ckg:hasPart? ?entity .
+    ?claim ckg:about|ckg:target|ckg:endpoint|ckg:trial|rdf:subject|rdf:object ?thing ;
+           ckg:claimId ?id .
+}
+"""
+
+
+def _claims_reached_from(built: BuiltCorpus, external: str) -> set[str]:
+    rows = built.graph.query(
+        CLAIMS_ABOUT_AN_EXTERNAL_ID, initBindings={"external": URIRef(external)}
+    )
+    return {str(row[0]) for row in rows}  # type: ignore[index]
+
+
+def test_a_query_from_uniprot_p11802_reaches_the_cdk4_claims(built: BuiltCorpus) -> None:
+    claims = _claims_reached_from(built, "http://purl.uniprot.org/uniprot/P11802")
+    assert "s02-ic50-cdk4-cyclin-d1" in claims  # via the complex CDK4/cyclin D1
+    assert "s01-cdk4-6-inhibitors-block-cdk4" in claims
+
+
+def test_a_query_from_nct05054751_reaches_the_leonarda1_claims(built: BuiltCorpus) -> None:
+    claims = _claims_reached_from(built, "https://www.clinicaltrials.gov/study/NCT05054751")
+    assert {"s03-pfs-investigator-hr", "s03-pfs-bicr-hr", "s03-enrolment-count"} <= claims
+
+
+def test_the_bundled_mappings_pass_the_offline_check(corpus: Corpus) -> None:
+    subjects = mapping_subjects(corpus.entities, load_vocabulary(), corpus.articles)
+    assert check_mappings(corpus.mappings, subjects) == []
+    assert main(["links", "--check"]) == EXIT_OK
+
+
+def _mappings_copy(tmp_path: Path, old: str, new: str) -> Path:
+    path = tmp_path / "mappings.sssom.tsv"
+    text = ontology_file("mappings.sssom.tsv").read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("uniprot:P11802", "uniprot:p11802", "does not match"),
+        ("HP:0001875", "HP:1875", "does not match"),
+        ("#   pubmed:", "#   pubmedx:", "unknown prefix"),
+        (
+            "#   HP: http://purl.obolibrary.org/obo/HP_",
+            "#   HP: https://hpo.jax.org/HP_",
+            "should be",
+        ),
+    ],
+    ids=["malformed-uniprot", "malformed-hp", "unknown-prefix", "non-canonical-iri"],
+)
+def test_the_check_fails_on_bad_curies(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    path = _mappings_copy(tmp_path, old, new)
+    if "pubmedx" in new:  # the rows still say pubmed:, so the reader refuses them first
+        text = path.read_text(encoding="utf-8").replace("\tpubmed:", "\tpubmedx:")
+        path.write_text(text, encoding="utf-8")
+    corpus = load_corpus(BUNDLED_CORPUS, path)
+    subjects = mapping_subjects(corpus.entities, load_vocabulary(), corpus.articles)
+    problems = [str(p) for p in check_mappings(corpus.mappings, subjects)]
+    assert any(expected in p for p in problems), problems
+    assert main(["links", "--check", "--mappings", str(path)]) == EXIT_INVALID
+
+
+def test_an_unknown_subject_or_an_unverified_row_is_refused(tmp_path: Path) -> None:
+    path = _mappings_copy(tmp_path, "claimkg:cdk4\t", "claimkg:cdk44\t")
+    with pytest.raises(CurationError, match="unknown subject claimkg:cdk44"):
+        load_corpus(BUNDLED_CORPUS, path)
+    assert main(["links", "--mappings", str(path)]) == EXIT_UNUSABLE
+    unverified = _mappings_copy(tmp_path, "\tverified: UniProt entry", "\tsaw it somewhere")
+    with pytest.raises(CurationError, match="where it was verified"):
+        read_mappings(unverified)
+
+
+def test_every_gap_says_why(tmp_path: Path) -> None:
+    rows = list(
+        csv.DictReader(
+            io.StringIO(ontology_file("mapping-gaps.tsv").read_text("utf-8")), delimiter="\t"
+        )
+    )
+    assert rows and all(row["reason"].strip() for row in rows)
+
+
+def test_every_entity_has_a_biolink_category(built: BuiltCorpus) -> None:
+    graph = built.graph
+    entities = set(graph.subjects(RDF.type, CKG.Entity))
+    assert entities
+    for entity in entities:
+        [category] = graph.objects(entity, BIOLINK.category)
+        assert str(category).startswith(str(BIOLINK))
+    lerociclib = URIRef("https://w3id.org/claimkg/id/entity/lerociclib")
+    assert graph.value(lerociclib, BIOLINK.category) == BIOLINK.SmallMolecule
+    cdk4 = URIRef("https://w3id.org/claimkg/id/entity/cdk4")
+    assert graph.value(cdk4, BIOLINK.category) == BIOLINK.Protein
+
+
+def test_links_are_skos_with_full_canonical_iris(built: BuiltCorpus) -> None:
+    cdk4 = URIRef("https://w3id.org/claimkg/id/entity/cdk4")
+    assert (cdk4, SKOS.exactMatch, URIRef("http://purl.uniprot.org/uniprot/P11802")) in built.graph
+    neutropenia = URIRef("https://w3id.org/claimkg/id/entity/neutropenia")
+    hp = URIRef("http://purl.obolibrary.org/obo/HP_0001875")
+    assert (neutropenia, SKOS.exactMatch, hp) in built.graph
+    assert not list(
+        built.graph.triples((None, URIRef("http://www.w3.org/2002/07/owl#sameAs"), None))
+    )
+
+
+def _tsv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text), delimiter="\t"))
+
+
+def test_kgx_nodes_and_edges_are_consistent_and_carry_provenance(
+    corpus: Corpus, built: BuiltCorpus
+) -> None:
+    files = render_kgx(built.graph)
+    nodes, edges = _tsv(files["nodes.tsv"]), _tsv(files["edges.tsv"])
+    ids = {n["id"] for n in nodes}
+    assert len(ids) == len(corpus.entities)
+    assert next(n for n in nodes if n["id"] == "claimkg:cdk4")["xref"].count("uniprot:P11802") == 1
+    assert edges
+    text = corpus.articles[0].text
+    for edge in edges:
+        assert edge["subject"] in ids and edge["object"] in ids, edge["id"]
+        assert edge["predicate"].startswith("biolink:")
+        start, end = int(edge["quote_start"]), int(edge["quote_end"])
+        assert text[start:end].replace("\n", " ") == edge["quote"], edge["id"]
+    inhibits = [e for e in edges if e["original_predicate"] == "ckg:inhibits"]
+    assert any(e["subject"] == "claimkg:lerociclib" for e in inhibits)
+
+
+def test_build_writes_the_kgx_files(tmp_path: Path) -> None:
+    assert main(["build", "--quiet", "--out", str(tmp_path)]) == EXIT_OK
+    assert (tmp_path / "nodes.tsv").stat().st_size > 0
+    assert (tmp_path / "edges.tsv").stat().st_size > 0
+
+
+def test_a_corpus_may_bring_its_own_mappings(test_built: BuiltCorpus) -> None:
+    reference = URIRef("https://w3id.org/claimkg/id/article/mini-trial-note/reference/1")
+    doi = URIRef("https://doi.org/10.1234/test.1")
+    assert (reference, SKOS.exactMatch, doi) in test_built.graph
