@@ -23,6 +23,7 @@ from kg.kgx import KGX_FILES, render_kgx
 from kg.links import check_mappings
 from kg.load import Corpus, load_corpus, load_vocabulary, mapping_subjects
 from kg.namespaces import CKG, DEFAULT_BASE
+from kg.queries import FORMATS, QueryError, find_query, format_result, list_queries, run_query
 from kg.serialize import OUTPUT_FILES, write_outputs
 from kg.validate import ValidationResult, validate_graph
 
@@ -61,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNUSABLE
     try:
         return int(args.run(args))
+    except BrokenPipeError:  # the reader went away (kg query … | head): not an error
+        sys.stderr.close()
+        return EXIT_OK
     except CurationError as error:
         print(f"kg: unusable input ({len(error.problems)} problem(s)):", file=sys.stderr)
         for problem in error.problems:
@@ -150,6 +154,45 @@ def _parser() -> argparse.ArgumentParser:
     )
     coverage.set_defaults(run=_coverage)
 
+    query = commands.add_parser(
+        "query",
+        help="answer a question from the query library (or any .rq file)",
+        description=(
+            "Run a query of the library (by NAME, see --list) or any SPARQL .rq FILE against "
+            "the graph built from the corpus (or against --data files). Parameters are bound "
+            "as SPARQL variables: kg query claims-citing --param ref=10. Exit 0 ok, 2 a query "
+            "that does not parse (its line and column are shown) or a bad parameter."
+        ),
+    )
+    query.add_argument(
+        "query", nargs="?", metavar="NAME|FILE", help="a library query or a .rq file"
+    )
+    query.add_argument("--list", action="store_true", help="show every query's name and question")
+    query.add_argument("--format", choices=FORMATS, default="table", help="output (default: table)")
+    query.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="bind a parameter"
+    )
+    query.add_argument("--data", type=Path, nargs="+", metavar="FILE", help="query these RDF files")
+    corpus_option(query)
+    query.set_defaults(run=_query)
+
+    serve = commands.add_parser(
+        "serve",
+        help="a read-only SPARQL 1.1 Protocol endpoint over the graph",
+        description=(
+            "Serve the graph built from the corpus (or --data files) at http://HOST:PORT/sparql "
+            "(GET and POST; results as SPARQL JSON, XML, CSV or TSV and graphs as Turtle, "
+            "N-Triples or JSON-LD, by Accept; a query page for browsers), the query library at "
+            "/queries and each question at /queries/NAME?param=VALUE. Updates are refused. "
+            "Binds to 127.0.0.1 unless --host says otherwise. Stop with Ctrl-C."
+        ),
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--data", type=Path, nargs="+", metavar="FILE", help="serve these RDF files")
+    corpus_option(serve)
+    serve.set_defaults(run=_serve)
+
     links = commands.add_parser(
         "links",
         help="entities with their external identifiers (--check: validate every CURIE)",
@@ -218,16 +261,20 @@ def _summary(
 # ---------------------------------------------------------------- validate
 
 
-def _validate(args: argparse.Namespace) -> int:
+class _UnreadableInput(Exception):
+    """An RDF file that cannot be read or parsed (exit 2)."""
+
+
+def read_rdf(paths: Sequence[Path]) -> Graph:
+    """The union of RDF files, each parsed in the format its extension names."""
     graph = Graph()
-    for path in args.files:
+    for path in paths:
         rdf_format = _RDF_FORMATS.get(path.suffix.lower())
         if rdf_format is None:
-            print(
-                f"kg: {path}: unknown RDF format (extensions: {', '.join(_RDF_FORMATS)})",
-                file=sys.stderr,
-            )
-            return EXIT_UNUSABLE
+            known = ", ".join(_RDF_FORMATS)
+            raise _UnreadableInput(f"{path}: unknown RDF format (extensions: {known})")
+        if not path.is_file():
+            raise _UnreadableInput(f"{path}: no such file")
         try:
             if rdf_format in ("trig", "nquads"):
                 dataset = Dataset()
@@ -236,15 +283,69 @@ def _validate(args: argparse.Namespace) -> int:
                     graph.add(quad[:3])
             else:
                 graph.parse(path, format=rdf_format)
-        except FileNotFoundError:
-            print(f"kg: {path}: no such file", file=sys.stderr)
-            return EXIT_UNUSABLE
         except Exception as error:  # rdflib raises many parser-specific types
-            print(f"kg: {path}: cannot parse as {rdf_format}: {error}", file=sys.stderr)
-            return EXIT_UNUSABLE
+            raise _UnreadableInput(f"{path}: cannot parse as {rdf_format}: {error}") from None
+    return graph
+
+
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        graph = read_rdf(args.files)
+    except _UnreadableInput as error:
+        print(f"kg: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
     result = validate_graph(graph, args.base_iri)
     print(result.text())
     return EXIT_OK if result.conforms else EXIT_INVALID
+
+
+# ---------------------------------------------------------------- query
+
+
+def _query(args: argparse.Namespace) -> int:
+    try:
+        if args.list:
+            for query in list_queries():
+                params = " ".join(f"--param {p.name}={p.default}" for p in query.parameters)
+                print(
+                    f"{query.name:<32}{query.summary}" + (f"\n{'':<32}[{params}]" if params else "")
+                )
+            return EXIT_OK
+        if not args.query:
+            print("kg: give a query NAME or FILE, or --list", file=sys.stderr)
+            return EXIT_UNUSABLE
+        query = find_query(args.query)
+        given = dict(_split_param(p) for p in args.param)
+        query.bindings(given)  # refuse unknown or malformed parameters before any work
+        graph = read_rdf(args.data) if args.data else build_corpus(load_corpus(args.corpus)).graph
+        print(format_result(run_query(graph, query, given), args.format), end="")
+        return EXIT_OK
+    except (QueryError, _UnreadableInput) as error:
+        print(f"kg: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from kg.serve import serve  # web stack imported only when serving
+
+    try:
+        graph = read_rdf(args.data) if args.data else build_corpus(load_corpus(args.corpus)).graph
+    except _UnreadableInput as error:
+        print(f"kg: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    print(
+        f"kg: serving {len(graph)} triples at http://{args.host}:{args.port}/sparql",
+        file=sys.stderr,
+    )
+    serve(graph, args.host, args.port)
+    return EXIT_OK
+
+
+def _split_param(raw: str) -> tuple[str, str]:
+    name, equals, value = raw.partition("=")
+    if not equals or not name:
+        raise QueryError(f"--param takes NAME=VALUE, got {raw!r}")
+    return name, value
 
 
 # ---------------------------------------------------------------- coverage

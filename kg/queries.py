@@ -1,0 +1,211 @@
+"""Stage 5 — the query library: one ``.rq`` file per question, run with bound parameters.
+
+Each file starts with a grlc-style header (``#+`` comment lines holding YAML: ``summary``,
+``tags``, ``params``), so it stays valid SPARQL. Parameters are bound as variables
+(``initBindings``), never formatted into the query text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pyparsing import ParseException
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import XSD
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.query import Result
+from rdflib.term import Identifier, Node
+
+from kg.resources import data_dir
+
+FORMATS = ("table", "csv", "tsv", "json")
+_TYPES = {"xsd:string", "xsd:integer", "xsd:decimal", "iri"}
+
+
+class QueryError(Exception):
+    """A query file that cannot be read, parsed or run with the given parameters."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    default: str
+    description: str
+
+    def bind(self, raw: str) -> Identifier:
+        """The RDF term for ``raw`` (a command-line or URL string) of this type."""
+        if self.type == "iri":
+            return URIRef(raw)
+        if self.type == "xsd:integer":
+            if not re.fullmatch(r"-?[0-9]+", raw):
+                raise QueryError(f"parameter '{self.name}' must be a whole number, got {raw!r}")
+            return Literal(int(raw))
+        if self.type == "xsd:decimal":
+            if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", raw):
+                raise QueryError(f"parameter '{self.name}' must be a decimal number, got {raw!r}")
+            return Literal(raw, datatype=XSD.decimal)
+        return Literal(raw)
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    path: Path
+    summary: str
+    tags: tuple[str, ...]
+    parameters: tuple[Parameter, ...]
+    text: str
+
+    def bindings(self, given: Mapping[str, str]) -> dict[str, Identifier]:
+        """Every parameter bound: the given value, else its default."""
+        known = {p.name for p in self.parameters}
+        for name in given:
+            if name not in known:
+                expected = ", ".join(sorted(known)) or "none"
+                raise QueryError(
+                    f"{self.name}: unknown parameter '{name}' (parameters: {expected})"
+                )
+        return {p.name: p.bind(given.get(p.name, p.default)) for p in self.parameters}
+
+
+def query_dir() -> Path:
+    return data_dir("queries")
+
+
+def read_query(path: Path) -> NamedQuery:
+    """Read a query file and its ``#+`` header; the SPARQL must parse."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise QueryError(f"{path}: cannot read: {error.strerror}") from None
+    header_lines = [line[2:] for line in text.splitlines() if line.startswith("#+")]
+    try:
+        header = yaml.safe_load("\n".join(header_lines)) or {}
+    except yaml.YAMLError as error:
+        raise QueryError(f"{path}: invalid '#+' header: {error}") from None
+    if not isinstance(header, dict):
+        raise QueryError(f"{path}: the '#+' header must be a YAML mapping")
+    parameters = tuple(_parameter(path, p) for p in header.get("params") or [])
+    _parse(path, text)
+    summary = str(header.get("summary") or _first_comment(text) or "")
+    return NamedQuery(
+        name=path.stem,
+        path=path,
+        summary=summary,
+        tags=tuple(str(t) for t in header.get("tags") or []),
+        parameters=parameters,
+        text=text,
+    )
+
+
+def _first_comment(text: str) -> str | None:
+    for line in text.splitlines():
+        if line.startswith("#") and not line.startswith("#+"):
+            return line.lstrip("# ").strip()
+    return None
+
+
+def _parameter(path: Path, raw: Any) -> Parameter:
+    if not isinstance(raw, dict) or not {"name", "type", "default"} <= set(raw):
+        raise QueryError(f"{path}: each parameter needs name, type and default: {raw!r}")
+    if raw["type"] not in _TYPES:
+        raise QueryError(f"{path}: parameter type must be one of {sorted(_TYPES)}: {raw!r}")
+    return Parameter(
+        str(raw["name"]), str(raw["type"]), str(raw["default"]), str(raw.get("description", ""))
+    )
+
+
+def _parse(path: Path, text: str) -> None:
+    try:
+        prepareQuery(text)
+    except ParseException as error:
+        raise QueryError(
+            f"{path}:{error.lineno}:{error.col}: SPARQL syntax error: {error.msg}\n"
+            f"  {error.line}\n  {' ' * (error.col - 1)}^"
+        ) from None
+    except Exception as error:  # rdflib reports unknown prefixes and the like as plain errors
+        raise QueryError(f"{path}: invalid SPARQL: {error}") from None
+
+
+def list_queries(directory: Path | None = None) -> list[NamedQuery]:
+    """Every query of the library, by name."""
+    return [read_query(p) for p in sorted((directory or query_dir()).glob("*.rq"))]
+
+
+def find_query(name_or_path: str, directory: Path | None = None) -> NamedQuery:
+    """A library query by name, or any ``.rq`` file by path."""
+    path = Path(name_or_path)
+    if path.suffix == ".rq" or path.exists():
+        return read_query(path)
+    candidate = (directory or query_dir()) / f"{name_or_path}.rq"
+    if not candidate.exists():
+        names = ", ".join(q.name for q in list_queries(directory))
+        raise QueryError(f"no query named '{name_or_path}' (kg query --list shows: {names})")
+    return read_query(candidate)
+
+
+def run_query(graph: Graph, query: NamedQuery, given: Mapping[str, str] | None = None) -> Result:
+    """Run ``query`` on ``graph`` with its parameters bound (defaults where not given)."""
+    return graph.query(query.text, initBindings=query.bindings(given or {}))
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def _cell(term: Node | None) -> str:
+    return "" if term is None else str(term)
+
+
+def _rows(result: Result) -> tuple[list[str], list[list[str]]]:
+    variables = [str(v) for v in result.vars or []]
+    rows = [[_cell(row[i]) for i in range(len(variables))] for row in result]  # type: ignore[index]
+    return variables, rows
+
+
+def format_result(result: Result, output: str = "table") -> str:
+    """SELECT/ASK results as an aligned table, CSV, TSV or SPARQL JSON; graphs as Turtle."""
+    if result.type in ("CONSTRUCT", "DESCRIBE"):
+        assert result.graph is not None
+        return result.graph.serialize(format="turtle")
+    if output == "json":
+        return _json(result)
+    if result.type == "ASK":
+        return f"{str(bool(result.askAnswer)).lower()}\n"
+    variables, rows = _rows(result)
+    if output in ("csv", "tsv"):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter="," if output == "csv" else "\t", lineterminator="\n")
+        writer.writerow(variables)
+        writer.writerows(rows)
+        return buffer.getvalue()
+    return _table(variables, rows)
+
+
+def _json(result: Result) -> str:
+    serialised = result.serialize(format="json")
+    assert serialised is not None
+    text = serialised.decode("utf-8") if isinstance(serialised, bytes) else serialised
+    return json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+
+
+def _table(variables: Sequence[str], rows: Sequence[Sequence[str]], limit: int = 60) -> str:
+    def clip(text: str) -> str:
+        text = text.replace("\n", " ")
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    shown = [[clip(c) for c in row] for row in rows]
+    widths = [max([len(v), *(len(r[i]) for r in shown)]) for i, v in enumerate(variables)]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(variables, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in shown]
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(lines) + "\n"
