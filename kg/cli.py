@@ -17,6 +17,7 @@ from rdflib.namespace import RDF
 
 from kg import __version__
 from kg.build import BuiltCorpus, build_corpus
+from kg.check import render, run_checks
 from kg.coverage import article_coverage
 from kg.errors import CurationError
 from kg.kgx import KGX_FILES, render_kgx
@@ -193,6 +194,21 @@ def _parser() -> argparse.ArgumentParser:
     corpus_option(serve)
     serve.set_defaults(run=_serve)
 
+    check = commands.add_parser(
+        "check",
+        help="recompute derived claims and weigh percentages against patient counts",
+        description=(
+            "Recompute every derived claim from the claims it derives from (1 - HR, ratios, "
+            "comparisons, differences) within the rounding the text uses, and report which "
+            "percentages are a whole number of a trial's or arm's patients. The checks are "
+            "the library queries check-derivations and check-proportions. Exit 0 when every "
+            "derivation is consistent, 1 otherwise."
+        ),
+    )
+    corpus_option(check)
+    check.add_argument("--data", type=Path, nargs="+", metavar="FILE", help="check these RDF files")
+    check.set_defaults(run=_check)
+
     links = commands.add_parser(
         "links",
         help="entities with their external identifiers (--check: validate every CURIE)",
@@ -323,6 +339,17 @@ def _query(args: argparse.Namespace) -> int:
     except (QueryError, _UnreadableInput) as error:
         print(f"kg: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
+
+
+def _check(args: argparse.Namespace) -> int:
+    try:
+        graph = read_rdf(args.data) if args.data else build_corpus(load_corpus(args.corpus)).graph
+    except _UnreadableInput as error:
+        print(f"kg: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    report = run_checks(graph)
+    print(render(report))
+    return EXIT_INVALID if report.inconsistent else EXIT_OK
 
 
 def _serve(args: argparse.Namespace) -> int:
