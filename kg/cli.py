@@ -12,10 +12,20 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+import networkx as nx
 from rdflib import Dataset, Graph
 from rdflib.namespace import RDF
 
 from kg import __version__
+from kg.analysis import (
+    biomedical_graph,
+    citation_support_graph,
+    entity_path,
+    provenance_graph,
+    support_ranking,
+    unsupported_claims,
+    write_graphml,
+)
 from kg.build import BuiltCorpus, build_corpus
 from kg.check import render, run_checks
 from kg.coverage import article_coverage
@@ -209,6 +219,29 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--data", type=Path, nargs="+", metavar="FILE", help="check these RDF files")
     check.set_defaults(run=_check)
 
+    graph_command = commands.add_parser(
+        "graph",
+        help="graph analytics: citation support, unsupported claims, paths between entities",
+        description=(
+            "Build networkx views of the graph (citation support: reference → claim; "
+            "provenance: claim → quote → section → article, claim → speaker; biomedical: "
+            "entity → entity with the claims behind each edge) and report which references "
+            "support the most claims, which claims cite nothing, and, with --path, the chain "
+            "of entities between two with the claims along it. --graphml DIR exports the views."
+        ),
+    )
+    corpus_option(graph_command)
+    graph_command.add_argument(
+        "--path", nargs=2, metavar=("FROM", "TO"), help="entity ids or labels"
+    )
+    graph_command.add_argument(
+        "--graphml", type=Path, metavar="DIR", help="write the views as GraphML"
+    )
+    graph_command.add_argument(
+        "--data", type=Path, nargs="+", metavar="FILE", help="analyse these RDF files"
+    )
+    graph_command.set_defaults(run=_graph)
+
     links = commands.add_parser(
         "links",
         help="entities with their external identifiers (--check: validate every CURIE)",
@@ -350,6 +383,39 @@ def _check(args: argparse.Namespace) -> int:
     report = run_checks(graph)
     print(render(report))
     return EXIT_INVALID if report.inconsistent else EXIT_OK
+
+
+def _graph(args: argparse.Namespace) -> int:
+    try:
+        graph = read_rdf(args.data) if args.data else build_corpus(load_corpus(args.corpus)).graph
+    except _UnreadableInput as error:
+        print(f"kg: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    support = citation_support_graph(graph)
+    biomedical = biomedical_graph(graph)
+    ranking = support_ranking(support)
+    print("References by the number of claims they support:")
+    for label, count in ranking:
+        print(f"  {count:>3}  {label[:90]}")
+    unsupported = unsupported_claims(support)
+    print(
+        f"{len(unsupported)} claims cite nothing in their own sentence, e.g.: "
+        + ", ".join(unsupported[:5])
+    )
+    if args.path:
+        try:
+            steps = entity_path(biomedical, *args.path)
+        except (KeyError, nx.NetworkXNoPath, nx.NodeNotFound) as error:
+            print(f"kg: {error}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        print(f"Path from {args.path[0]} to {args.path[1]}:")
+        for step in steps:
+            claims = ", ".join(step.claims) or "(entity structure)"
+            print(f"  {step}   claims: {claims}")
+    if args.graphml:
+        for path in write_graphml([support, provenance_graph(graph), biomedical], args.graphml):
+            print(f"wrote {path}")
+    return EXIT_OK
 
 
 def _serve(args: argparse.Namespace) -> int:
