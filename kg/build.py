@@ -21,6 +21,7 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 from rdflib.term import Node
 
 from kg import __version__
+from kg.evidence import ExternalEvidence, TableRow
 from kg.links import link_triples
 from kg.load import Article, Claim, Corpus, Entity, TextSpan
 from kg.namespaces import (
@@ -41,6 +42,7 @@ Triple = tuple[Node, Node, Node]
 
 TOOL = ID["agent/claimkg"]
 ENTITY_GRAPH = ID["graph/entities"]
+EVIDENCE_GRAPH = ID["graph/external-evidence"]
 
 _BOUND_PROPERTIES = {
     "less_than": CKG.lessThan,
@@ -86,6 +88,8 @@ def build_corpus(corpus: Corpus, base: str = DEFAULT_BASE) -> BuiltCorpus:
     _add(entities, _entity_triples(corpus.entities.values()))
     _add(entities, link_triples(corpus.mappings))
     _add(entities, _tool_triples())
+    if corpus.evidence is not None:
+        _add(dataset.graph(EVIDENCE_GRAPH), _evidence_triples(corpus.evidence))
     for article in corpus.articles:
         context = dataset.graph(ID[f"graph/{article.id}/context"])
         _add(context, _article_triples(article))
@@ -316,6 +320,68 @@ def _add_nanopublication(dataset: Dataset, article: Article, claim: Claim) -> No
     pubinfo = dataset.graph(parts["pubinfo"])
     pubinfo.add((nanopub, PROV.wasAttributedTo, TOOL))
     pubinfo.add((nanopub, DCTERMS.source, article_iri(article.id)))
+
+
+# ---------------------------------------------------------------- external evidence
+
+_FIGURE_VALUES = {
+    "value": QUDT.numericValue,
+    "less_than": CKG.lessThan,
+    "ci_level": CKG.ciLevel,
+    "p_value": CKG.pValue,
+    "p_less_than": CKG.pValueLessThan,
+}
+_FIGURE_TEXTS = {
+    "population": CKG.populationAsPrinted,
+    "analysis": CKG.analysisAsPrinted,
+    "note": SKOS.editorialNote,
+}
+
+
+def _table_row_triples(node: URIRef, row: TableRow) -> Iterable[Triple]:
+    yield node, CKG.evidenceRow, Literal(row.number, datatype=XSD.positiveInteger)
+    yield node, CKG.evidenceSource, Literal(row.cells["source"])
+    yield node, CKG.seenAt, Literal(row.cells["where_seen"])
+    yield node, CKG.evidenceTier, Literal(row.cells["tier"])
+    yield node, CKG.measureAsPrinted, Literal(row.cells["measure"])
+
+
+def _evidence_triples(evidence: ExternalEvidence) -> Iterable[Triple]:
+    """Figures of the external sources: their own class, their own graph, their source."""
+    for figure in evidence.figures:
+        node = ID[f"external/figure/{figure.id}"]
+        yield node, RDF.type, CKG.ExternalFigure
+        yield node, CKG.figureId, Literal(figure.id)
+        yield node, CKG.asPrinted, Literal(figure.as_printed)
+        yield from _table_row_triples(node, figure.row)
+        yield node, CKG.statistic, figure.statistic
+        for key, entity in figure.entities.items():
+            yield node, CKG[key], entity_iri(entity)
+        for key, value in figure.values.items():
+            if key in _FIGURE_VALUES:
+                yield node, _FIGURE_VALUES[key], decimal(value)
+        if "range" in figure.values:
+            yield node, CKG.rangeMinimum, decimal(figure.values["range"][0])
+            yield node, CKG.rangeMaximum, decimal(figure.values["range"][1])
+        if "ci" in figure.values:
+            yield node, CKG.ciLower, decimal(figure.values["ci"][0])
+            yield node, CKG.ciUpper, decimal(figure.values["ci"][1])
+        if figure.values.get("none_reported"):
+            yield node, CKG.noneReported, Literal(True)
+        if figure.unit is not None:
+            yield node, QUDT.unit, figure.unit
+        for grade in figure.grades:
+            yield node, CKG.grade, Literal(grade, datatype=XSD.integer)
+        for key, text in figure.texts.items():
+            yield node, _FIGURE_TEXTS[key], Literal(text)
+        if figure.data_cutoff is not None:
+            yield node, CKG.dataCutoff, Literal(figure.data_cutoff, datatype=XSD.date)
+    for fact in evidence.facts:
+        node = ID[f"external/trial-fact/{fact.row.number}"]
+        yield node, RDF.type, CKG.ExternalTrialFact
+        yield node, CKG.trial, entity_iri(fact.trial)
+        yield node, CKG.asPrinted, Literal(fact.facts)
+        yield from _table_row_triples(node, fact.row)
 
 
 # ---------------------------------------------------------------- base IRI

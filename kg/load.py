@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from rdflib import Graph, URIRef
@@ -25,6 +25,9 @@ from kg.errors import CurationError, Problem
 from kg.links import OWN_PREFIXES, MappingSet, read_mappings
 from kg.namespaces import BIOLINK, CKG, UNIT
 from kg.resources import data_dir, ontology_file
+
+if TYPE_CHECKING:
+    from kg.evidence import ExternalEvidence
 
 QUOTE_CONTEXT = 32
 """Code points of text kept before and after a quote (``oa:prefix`` / ``oa:suffix``)."""
@@ -197,6 +200,7 @@ class Corpus:
     entities: Mapping[str, Entity]
     articles: tuple[Article, ...]
     mappings: MappingSet
+    evidence: ExternalEvidence | None = None
 
 
 # ---------------------------------------------------------------- YAML with line numbers
@@ -391,6 +395,10 @@ def load_corpus(directory: Path | None = None, mappings: Path | None = None) -> 
             articles.append(article)
     if not articles and not problems:
         problems.append(Problem(directory, None, "no article folder (with article.yaml) found"))
+    # kg.evidence reads its records with this module's reader, hence the late import
+    from kg.evidence import EVIDENCE_DIR, load_evidence
+
+    evidence = load_evidence(directory / EVIDENCE_DIR, entities, vocabulary, problems)
     local = directory / "mappings.sssom.tsv"
     links = read_mappings(mappings or (local if local.exists() else None))
     known = mapping_subjects(entities, vocabulary, articles)
@@ -399,7 +407,7 @@ def load_corpus(directory: Path | None = None, mappings: Path | None = None) -> 
             problems.append(Problem(links.path, link.line, f"unknown subject {link.subject_id}"))
     if problems:
         raise CurationError(problems)
-    return Corpus(directory, entities, tuple(articles), links)
+    return Corpus(directory, entities, tuple(articles), links, evidence)
 
 
 def mapping_subjects(

@@ -154,6 +154,22 @@ class CKG(DefinedNamespace):
     doi: URIRef
     # Links
     biolinkCategory: URIRef
+    # External evidence
+    ExternalFigure: URIRef
+    ExternalTrialFact: URIRef
+    figureId: URIRef
+    evidenceRow: URIRef
+    asPrinted: URIRef
+    measureAsPrinted: URIRef
+    evidenceSource: URIRef
+    seenAt: URIRef
+    evidenceTier: URIRef
+    drug: URIRef
+    pValue: URIRef
+    pValueLessThan: URIRef
+    dataCutoff: URIRef
+    populationAsPrinted: URIRef
+    analysisAsPrinted: URIRef
 
 
 OA = Namespace("http://www.w3.org/ns/oa#")
