@@ -18,12 +18,14 @@ from kg.queries import find_query, format_result, run_query
 
 DERIVATIONS = "check-derivations"
 PROPORTIONS = "check-proportions"
+CORROBORATION = "corroboration"
 
 
 @dataclass(frozen=True)
 class CheckReport:
     derivations: list[dict[str, str]]
     proportions: list[dict[str, str]]
+    corroboration: list[dict[str, str]]
 
     @property
     def inconsistent(self) -> list[dict[str, str]]:
@@ -36,7 +38,9 @@ def _rows(graph: Graph, name: str) -> list[dict[str, str]]:
 
 
 def run_checks(graph: Graph) -> CheckReport:
-    return CheckReport(_rows(graph, DERIVATIONS), _rows(graph, PROPORTIONS))
+    return CheckReport(
+        _rows(graph, DERIVATIONS), _rows(graph, PROPORTIONS), _rows(graph, CORROBORATION)
+    )
 
 
 def render(report: CheckReport) -> str:
@@ -54,6 +58,13 @@ def render(report: CheckReport) -> str:
             f"  {verdict} {row['claim']}: {row['percent']}% of {row['patients']} "
             f"({row['countFrom']})"
         )
+    if report.corroboration:
+        lines.append("Article measurements against the external sources (kept apart):")
+        for row in report.corroboration:
+            against = (
+                f" vs {row['external']} ({row['figure']}, {row['tier']})" if row["figure"] else ""
+            )
+            lines.append(f"  {row['status']}: {row['claim']} {row['stated']}{against}")
     bad = len(report.inconsistent)
     lines.append(f"{bad} inconsistent derivation(s)." if bad else "All derivations are consistent.")
     return "\n".join(lines)

@@ -204,6 +204,26 @@ def _parser() -> argparse.ArgumentParser:
     corpus_option(serve)
     serve.set_defaults(run=_serve)
 
+    compare = commands.add_parser(
+        "compare",
+        help="compare an endpoint across CDK4/6-inhibitor trials, with each figure's caveats",
+        description=(
+            "Compare an endpoint across trials from the external evidence (and the article, "
+            "for IC50): ENDPOINT is one of " + ", ".join(COMPARISONS) + ". Every row carries "
+            "its caveats as columns: assessor, analysis population, analysis, data cut-off, "
+            "source tier, and whether it compares across trials. The same tables are the "
+            "library queries compare-ENDPOINT."
+        ),
+    )
+    compare.add_argument(
+        "endpoint", choices=COMPARISONS, metavar="ENDPOINT", help=", ".join(COMPARISONS)
+    )
+    compare.add_argument(
+        "--format", choices=FORMATS, default="table", help="output (default: table)"
+    )
+    corpus_option(compare)
+    compare.set_defaults(run=_compare)
+
     check = commands.add_parser(
         "check",
         help="recompute derived claims and weigh percentages against patient counts",
@@ -372,6 +392,19 @@ def _query(args: argparse.Namespace) -> int:
     except (QueryError, _UnreadableInput) as error:
         print(f"kg: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
+
+
+COMPARISONS = ("pfs-hr", "pfs-median", "neutropenia-g34", "discontinuation-ae", "ic50")
+
+
+def _compare(args: argparse.Namespace) -> int:
+    graph = build_corpus(load_corpus(args.corpus)).graph
+    result = run_query(graph, find_query(f"compare-{args.endpoint}"))
+    print(format_result(result, args.format), end="")
+    if args.format == "table":
+        for caveat in sorted({str(c) for c in graph.objects(None, CKG.caveat)}):
+            print(f'The article\'s own caveat: "{caveat}"')
+    return EXIT_OK
 
 
 def _check(args: argparse.Namespace) -> int:
