@@ -224,6 +224,21 @@ def _parser() -> argparse.ArgumentParser:
     corpus_option(compare)
     compare.set_defaults(run=_compare)
 
+    plot = commands.add_parser(
+        "plot",
+        help="draw the PFS forest plot, IC50 by target and the citation-support graph",
+        description=(
+            "Draw, as PNG and SVG: a forest plot of PFS hazard ratios with confidence intervals "
+            "across the CDK4/6-inhibitor trials (external evidence), IC50 by inhibitor and "
+            "target, and the citation-support graph."
+        ),
+    )
+    plot.add_argument(
+        "--out", type=Path, default=Path("build/plots"), metavar="DIR", help="default build/plots"
+    )
+    corpus_option(plot)
+    plot.set_defaults(run=_plot)
+
     check = commands.add_parser(
         "check",
         help="recompute derived claims and weigh percentages against patient counts",
@@ -404,6 +419,14 @@ def _compare(args: argparse.Namespace) -> int:
     if args.format == "table":
         for caveat in sorted({str(c) for c in graph.objects(None, CKG.caveat)}):
             print(f'The article\'s own caveat: "{caveat}"')
+    return EXIT_OK
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from kg.plot import write_plots  # matplotlib is imported only to draw
+
+    for path in write_plots(build_corpus(load_corpus(args.corpus)).graph, args.out):
+        print(f"wrote {path}")
     return EXIT_OK
 
 
