@@ -19,6 +19,7 @@ matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 import networkx as nx
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from rdflib import Graph
 
 from kg.analysis import citation_support_graph
