@@ -37,10 +37,14 @@ def test_validate_accepts_the_built_files(build_dir: Path) -> None:
         assert main(["validate", str(build_dir / name)]) == EXIT_OK, name
 
 
-def _break(build_dir: Path, tmp_path: Path, pattern: str, replacement: str) -> Path:
+def _break(build_dir: Path, tmp_path: Path, pattern: str, replacement: str, anchor: str) -> Path:
+    """Apply ``pattern`` inside the one Turtle block that starts with ``anchor``."""
     text = (build_dir / "claimkg.ttl").read_text(encoding="utf-8")
-    broken, count = re.subn(pattern, replacement, text, count=1)
+    start = text.index(anchor)
+    end = text.index(" .\n", start)
+    block, count = re.subn(pattern, replacement, text[start:end], count=1)
     assert count == 1, pattern
+    broken = text[:start] + block + text[end:]
     path = tmp_path / "edited.ttl"
     path.write_text(broken, encoding="utf-8")
     return path
@@ -50,8 +54,7 @@ def _break(build_dir: Path, tmp_path: Path, pattern: str, replacement: str) -> P
     ("pattern", "replacement", "claim", "message"),
     [
         (
-            r"(/s03-pfs-bicr-hr/quote/position> a oa:TextPositionSelector ;\s*)"
-            r"oa:end \"\d+\"\^\^xsd:nonNegativeInteger ;\s*",
+            r"(a oa:TextPositionSelector ;\s*)oa:end \"\d+\"\^\^xsd:nonNegativeInteger ;\s*",
             r"\1",
             "s03-pfs-bicr-hr",
             "needs exactly one end offset",
@@ -80,7 +83,8 @@ def test_a_broken_copy_of_the_turtle_fails_naming_the_claim(
     claim: str,
     message: str,
 ) -> None:
-    edited = _break(build_dir, tmp_path, pattern, replacement)
+    anchor = f"/{claim}/quote/position> a" if "offset" in message else f"/{claim}> a ckg:Claim"
+    edited = _break(build_dir, tmp_path, pattern, replacement, anchor)
     assert main(["validate", str(edited)]) == EXIT_INVALID
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if message in line)

@@ -24,10 +24,10 @@ PREFIXES = (
     "PREFIX ckg: <https://w3id.org/claimkg/vocab/> PREFIX qudt: <http://qudt.org/schema/qudt/>\n"
 )
 ARTICLE_COUNT = PREFIXES + "SELECT (COUNT(?a) AS ?n) WHERE { ?a a ckg:Article }"
-HAS_HR = PREFIXES + "ASK { ?c ckg:statistic ckg:HazardRatio }"
+HAS_HR = PREFIXES + "ASK { ?c a ckg:Claim ; ckg:statistic ckg:HazardRatio }"
 CONSTRUCT_HR = PREFIXES + (
     "CONSTRUCT { ?c qudt:numericValue ?v } "
-    "WHERE { ?c ckg:statistic ckg:HazardRatio ; qudt:numericValue ?v }"
+    "WHERE { ?c a ckg:Claim ; ckg:statistic ckg:HazardRatio ; qudt:numericValue ?v }"
 )
 
 
