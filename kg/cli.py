@@ -73,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNUSABLE
     try:
         return int(args.run(args))
+    except _UnreadableInput as error:
+        print(f"kg: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
     except BrokenPipeError:  # the reader went away (kg query … | head): not an error
         sys.stderr.close()
         return EXIT_OK
@@ -373,12 +376,7 @@ def read_rdf(paths: Sequence[Path]) -> Graph:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    try:
-        graph = read_rdf(args.files)
-    except _UnreadableInput as error:
-        print(f"kg: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    result = validate_graph(graph, args.base_iri)
+    result = validate_graph(read_rdf(args.files), args.base_iri)
     print(result.text())
     return EXIT_OK if result.conforms else EXIT_INVALID
 
@@ -401,10 +399,9 @@ def _query(args: argparse.Namespace) -> int:
         query = find_query(args.query)
         given = dict(_split_param(p) for p in args.param)
         query.bindings(given)  # refuse unknown or malformed parameters before any work
-        graph = read_rdf(args.data) if args.data else build_corpus(load_corpus(args.corpus)).graph
-        print(format_result(run_query(graph, query, given), args.format), end="")
+        print(format_result(run_query(_input_graph(args), query, given), args.format), end="")
         return EXIT_OK
-    except (QueryError, _UnreadableInput) as error:
+    except QueryError as error:
         print(f"kg: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
 
@@ -430,23 +427,20 @@ def _plot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _input_graph(args: argparse.Namespace) -> Graph:
+    """The RDF files of --data, or else the graph built from the corpus (not validated)."""
+    return read_rdf(args.data) if args.data else build_corpus(load_corpus(args.corpus)).graph
+
+
 def _check(args: argparse.Namespace) -> int:
-    try:
-        graph = read_rdf(args.data) if args.data else build_corpus(load_corpus(args.corpus)).graph
-    except _UnreadableInput as error:
-        print(f"kg: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE
+    graph = _input_graph(args)
     report = run_checks(graph)
     print(render(report))
     return EXIT_INVALID if report.inconsistent else EXIT_OK
 
 
 def _graph(args: argparse.Namespace) -> int:
-    try:
-        graph = read_rdf(args.data) if args.data else build_corpus(load_corpus(args.corpus)).graph
-    except _UnreadableInput as error:
-        print(f"kg: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE
+    graph = _input_graph(args)
     support = citation_support_graph(graph)
     biomedical = biomedical_graph(graph)
     ranking = support_ranking(support)
@@ -477,11 +471,7 @@ def _graph(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from kg.serve import serve  # web stack imported only when serving
 
-    try:
-        graph = read_rdf(args.data) if args.data else build_corpus(load_corpus(args.corpus)).graph
-    except _UnreadableInput as error:
-        print(f"kg: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE
+    graph = _input_graph(args)
     print(
         f"kg: serving {len(graph)} triples at http://{args.host}:{args.port}/sparql",
         file=sys.stderr,
