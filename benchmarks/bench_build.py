@@ -22,6 +22,7 @@ from pyshacl import validate
 
 from kg.build import build_corpus
 from kg.load import load_corpus
+from kg.queries import list_queries, run_query
 from kg.serialize import write_outputs
 from kg.validate import load_ontology, load_shapes, validate_graph
 
@@ -46,6 +47,7 @@ def main() -> None:
     plain_data = built.graph + load_ontology()
     shapes = load_shapes()
     out = Path(tempfile.mkdtemp())
+    library = list_queries()
 
     rows = {
         "load (YAML → records)": _median_seconds(load_corpus, args.repeat),
@@ -57,6 +59,9 @@ def main() -> None:
         ),
         "serialise (4 formats + report)": _median_seconds(
             lambda: write_outputs(built, result.report, out), args.repeat
+        ),
+        "query library (all queries, rdflib)": _median_seconds(
+            lambda: [list(run_query(built.graph, q)) for q in library], args.repeat
         ),
         "kg build, cold process": _median_seconds(
             lambda: subprocess.run(
