@@ -107,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
             help="folder of curated articles (default: the corpus bundled with claimkg)",
         )
 
+    def data_option(command: argparse.ArgumentParser, verb: str) -> None:
+        command.add_argument(
+            "--data", type=Path, nargs="+", metavar="FILE",
+            help=f"{verb} these RDF files instead of the graph built from the corpus",
+        )  # fmt: skip
+
     def base_option(command: argparse.ArgumentParser) -> None:
         command.add_argument(
             "--base-iri",
@@ -186,7 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="bind a parameter"
     )
-    query.add_argument("--data", type=Path, nargs="+", metavar="FILE", help="query these RDF files")
+    data_option(query, "Query")
     corpus_option(query)
     query.set_defaults(run=_query)
 
@@ -203,7 +209,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.add_argument("--data", type=Path, nargs="+", metavar="FILE", help="serve these RDF files")
+    data_option(serve, "Serve")
     corpus_option(serve)
     serve.set_defaults(run=_serve)
 
@@ -254,7 +260,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     corpus_option(check)
-    check.add_argument("--data", type=Path, nargs="+", metavar="FILE", help="check these RDF files")
+    data_option(check, "Check")
     check.set_defaults(run=_check)
 
     graph_command = commands.add_parser(
@@ -275,9 +281,7 @@ def _parser() -> argparse.ArgumentParser:
     graph_command.add_argument(
         "--graphml", type=Path, metavar="DIR", help="write the views as GraphML"
     )
-    graph_command.add_argument(
-        "--data", type=Path, nargs="+", metavar="FILE", help="analyse these RDF files"
-    )
+    data_option(graph_command, "Analyse")
     graph_command.set_defaults(run=_graph)
 
     links = commands.add_parser(
