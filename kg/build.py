@@ -234,18 +234,14 @@ def _assertion_triples(article: Article, claim: Claim) -> Iterable[Triple]:
         yield node, CKG.endpoint, entity_iri(claim.endpoint)
     if claim.value is not None:
         yield node, QUDT.numericValue, decimal(claim.value)
-    if claim.range is not None:
-        yield node, CKG.rangeMinimum, decimal(claim.range[0])
-        yield node, CKG.rangeMaximum, decimal(claim.range[1])
+    yield from _interval(node, claim.range, CKG.rangeMinimum, CKG.rangeMaximum)
     for key, bound in claim.bounds.items():
         yield node, _BOUND_PROPERTIES[key], decimal(bound)
     if claim.none_reported:
         yield node, CKG.noneReported, Literal(True)
     if claim.unit is not None:
         yield node, QUDT.unit, claim.unit
-    if claim.ci is not None:
-        yield node, CKG.ciLower, decimal(claim.ci[0])
-        yield node, CKG.ciUpper, decimal(claim.ci[1])
+    yield from _interval(node, claim.ci, CKG.ciLower, CKG.ciUpper)
     if claim.ci_level is not None:
         yield node, CKG.ciLevel, decimal(claim.ci_level)
     for key, entity in claim.context_entities.items():
@@ -278,6 +274,15 @@ def _assertion_triples(article: Article, claim: Claim) -> Iterable[Triple]:
         yield node, CKG.acrossDrugs, Literal(claim.across_drugs)
     if claim.caveat is not None:
         yield node, CKG.caveat, Literal(claim.caveat)
+
+
+def _interval(
+    node: URIRef, pair: tuple[Decimal, Decimal] | None, low: URIRef, high: URIRef
+) -> Iterable[Triple]:
+    """A range or a confidence interval: two decimals, as printed."""
+    if pair is not None:
+        yield node, low, decimal(pair[0])
+        yield node, high, decimal(pair[1])
 
 
 def _provenance_triples(article: Article, claim: Claim) -> Iterable[Triple]:
@@ -360,12 +365,8 @@ def _evidence_triples(evidence: ExternalEvidence) -> Iterable[Triple]:
         for key, value in figure.values.items():
             if key in _FIGURE_VALUES:
                 yield node, _FIGURE_VALUES[key], decimal(value)
-        if "range" in figure.values:
-            yield node, CKG.rangeMinimum, decimal(figure.values["range"][0])
-            yield node, CKG.rangeMaximum, decimal(figure.values["range"][1])
-        if "ci" in figure.values:
-            yield node, CKG.ciLower, decimal(figure.values["ci"][0])
-            yield node, CKG.ciUpper, decimal(figure.values["ci"][1])
+        yield from _interval(node, figure.values.get("range"), CKG.rangeMinimum, CKG.rangeMaximum)
+        yield from _interval(node, figure.values.get("ci"), CKG.ciLower, CKG.ciUpper)
         if figure.values.get("none_reported"):
             yield node, CKG.noneReported, Literal(True)
         if figure.unit is not None:
