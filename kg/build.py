@@ -12,7 +12,7 @@ same graph.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -22,27 +22,32 @@ from rdflib.term import Node
 
 from kg import __version__
 from kg.evidence import ExternalEvidence, TableRow
-from kg.links import link_triples
+from kg.links import MappingSet, link_triples
 from kg.load import Article, Claim, Corpus, Entity, TextSpan
 from kg.namespaces import (
     BIOLINK,
     CITO,
     CKG,
     DEFAULT_BASE,
+    ENTITY_GRAPH,
+    EVIDENCE_GRAPH,
     FABIO,
     ID,
     NP,
     OA,
     QUDT,
+    article_graph_iri,
+    article_iri,
     bind_prefixes,
+    claim_iri,
+    entity_iri,
     rebase_iri,
+    reference_iri,
 )
 
 Triple = tuple[Node, Node, Node]
 
 TOOL = ID["agent/claimkg"]
-ENTITY_GRAPH = ID["graph/entities"]
-EVIDENCE_GRAPH = ID["graph/external-evidence"]
 
 _BOUND_PROPERTIES = {
     "less_than": CKG.lessThan,
@@ -54,26 +59,22 @@ _BOUND_PROPERTIES = {
 
 @dataclass(frozen=True)
 class BuiltCorpus:
-    """The corpus as RDF: ``graph`` to query and validate, ``dataset`` for nanopublications."""
+    """The corpus as RDF: ``graph`` (the union) to query and validate, ``graphs`` its named
+    graphs (one per article, one for the entities, one for the external evidence) and
+    ``dataset`` the nanopublications."""
 
     graph: Graph
     dataset: Dataset
+    graphs: Mapping[URIRef, Graph]
 
 
-def article_iri(article_id: str) -> URIRef:
-    return ID[f"article/{article_id}"]
+@dataclass(frozen=True)
+class BuiltArticle:
+    """One article as RDF: ``graph`` is its named graph (everything it contributes),
+    ``nanopubs`` its context graph and one nanopublication per claim."""
 
-
-def claim_iri(article_id: str, claim_id: str) -> URIRef:
-    return ID[f"claim/{article_id}/{claim_id}"]
-
-
-def entity_iri(entity_id: str) -> URIRef:
-    return ID[f"entity/{entity_id}"]
-
-
-def reference_iri(article_id: str, number: int) -> URIRef:
-    return ID[f"article/{article_id}/reference/{number}"]
+    graph: Graph
+    nanopubs: Dataset
 
 
 def decimal(value: Decimal) -> Literal:
@@ -81,34 +82,70 @@ def decimal(value: Decimal) -> Literal:
     return Literal(str(value), datatype=XSD.decimal)
 
 
-def build_corpus(corpus: Corpus, base: str = DEFAULT_BASE) -> BuiltCorpus:
-    """Turn a loaded corpus into a graph and a nanopublication dataset."""
-    dataset = Dataset()
-    entities = dataset.graph(ENTITY_GRAPH)
-    _add(entities, _entity_triples(corpus.entities.values()))
-    _add(entities, link_triples(corpus.mappings))
-    _add(entities, _tool_triples())
-    if corpus.evidence is not None:
-        _add(dataset.graph(EVIDENCE_GRAPH), _evidence_triples(corpus.evidence))
-    for article in corpus.articles:
-        context = dataset.graph(ID[f"graph/{article.id}/context"])
-        _add(context, _article_triples(article))
-        for claim in article.claims:
-            _add_nanopublication(dataset, article, claim)
+def build_shared(
+    entities: Mapping[str, Entity],
+    mappings: MappingSet,
+    evidence: ExternalEvidence | None,
+    base: str = DEFAULT_BASE,
+) -> dict[URIRef, Graph]:
+    """The named graphs every article builds on: the entities with their links, and the
+    external evidence (when the corpus has some)."""
+    graphs = {ENTITY_GRAPH: Graph()}
+    _add(graphs[ENTITY_GRAPH], _entity_triples(entities.values()))
+    _add(graphs[ENTITY_GRAPH], link_triples(mappings))
+    _add(graphs[ENTITY_GRAPH], _tool_triples())
+    if evidence is not None:
+        graphs[EVIDENCE_GRAPH] = Graph()
+        _add(graphs[EVIDENCE_GRAPH], _evidence_triples(evidence))
+    if base != DEFAULT_BASE:
+        graphs = {_rebase_term(n, base): rebase_graph(g, base) for n, g in graphs.items()}  # type: ignore[misc]
+    for graph in graphs.values():
+        _bind(graph, base, mappings)
+    return graphs
 
+
+def build_article(article: Article, base: str = DEFAULT_BASE) -> BuiltArticle:
+    """One article's named graph and nanopublications."""
+    nanopubs = Dataset()
+    _add(nanopubs.graph(ID[f"graph/{article.id}/context"]), _article_triples(article))
+    for claim in article.claims:
+        _add_nanopublication(nanopubs, article, claim)
     graph = Graph()
-    for part in dataset.graphs():
+    for part in nanopubs.graphs():
         if not _is_nanopub_bookkeeping(part.identifier):
             for triple in part:
                 graph.add(triple)
     if base != DEFAULT_BASE:
-        graph, dataset = rebase_graph(graph, base), _rebase_dataset(dataset, base)
-    for target in (graph, dataset):
-        bind_prefixes(target, base)
-        for prefix, namespace in corpus.mappings.curie_map.items():
-            if not namespace.startswith(DEFAULT_BASE):  # external registries only
-                target.bind(prefix, namespace, override=False)
-    return BuiltCorpus(graph=graph, dataset=dataset)
+        graph, nanopubs = rebase_graph(graph, base), _rebase_dataset(nanopubs, base)
+    _bind(graph, base)
+    _bind(nanopubs, base)
+    return BuiltArticle(graph, nanopubs)
+
+
+def build_corpus(corpus: Corpus, base: str = DEFAULT_BASE) -> BuiltCorpus:
+    """Turn a loaded corpus into its named graphs, their union and the nanopublications."""
+    graphs = build_shared(corpus.entities, corpus.mappings, corpus.evidence, base)
+    dataset = Dataset()
+    for name, part in graphs.items():
+        _add(dataset.graph(name), part)
+    for article in corpus.articles:
+        built = build_article(article, base)
+        graphs[_rebase_term(article_graph_iri(article.id), base)] = built.graph  # type: ignore[index]
+        for quad in built.nanopubs.quads():
+            dataset.add(quad)  # type: ignore[arg-type]
+    union = Graph()
+    for part in graphs.values():
+        _add(union, part)
+    _bind(union, base, corpus.mappings)
+    _bind(dataset, base, corpus.mappings)
+    return BuiltCorpus(graph=union, dataset=dataset, graphs=graphs)
+
+
+def _bind(graph: Graph, base: str, mappings: MappingSet | None = None) -> None:
+    bind_prefixes(graph, base)
+    for prefix, namespace in (mappings.curie_map if mappings else {}).items():
+        if not namespace.startswith(DEFAULT_BASE):  # external registries only
+            graph.bind(prefix, namespace, override=False)
 
 
 def _add(graph: Graph, triples: Iterable[Triple]) -> None:
@@ -180,6 +217,8 @@ def _article_triples(article: Article) -> Iterable[Triple]:
         yield ref, CKG.referenceNumber, Literal(reference.number, datatype=XSD.positiveInteger)
         yield ref, DCTERMS.bibliographicCitation, Literal(reference.entry.exact)
         yield from _quote_triples(ref, node, reference.entry)
+        if "doi" in reference.fields:  # the same DOI is the same work, whichever article cites it
+            yield ref, CKG.citedWork, URIRef(f"https://doi.org/{reference.fields['doi']}")
         fields = reference.fields
         literal_fields = {
             "title": DCTERMS.title,

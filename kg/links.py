@@ -124,7 +124,7 @@ def link_triples(mappings: MappingSet) -> Iterable[tuple[URIRef, URIRef, URIRef]
 
 def check_mappings(mappings: MappingSet, known_subjects: Iterable[str]) -> list[Problem]:
     """Offline checks: every prefix is known to bioregistry with its canonical IRI, every
-    local id matches its prefix's pattern, every subject exists in claimkg."""
+    local id matches its prefix's pattern, every subject (``known_subjects``: IRIs) exists."""
     import bioregistry  # heavy (registry data): imported only for the check
 
     converter = bioregistry.get_converter()
@@ -144,7 +144,7 @@ def check_mappings(mappings: MappingSet, known_subjects: Iterable[str]) -> list[
             )
     subjects = set(known_subjects)
     for link in mappings.links:
-        if link.subject_id not in subjects:
+        if str(mappings.expand(link.subject_id)) not in subjects:
             problems.append(Problem(path, link.line, f"unknown subject {link.subject_id}"))
         prefix, _, local = link.object_id.partition(":")
         normalized = bioregistry.normalize_prefix(prefix)

@@ -22,8 +22,8 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
 from kg.errors import CurationError, Problem
-from kg.links import OWN_PREFIXES, MappingSet, read_mappings
-from kg.namespaces import BIOLINK, CKG, UNIT
+from kg.links import MappingSet, read_mappings
+from kg.namespaces import BIOLINK, CKG, UNIT, entity_iri, reference_iri
 from kg.resources import data_dir, ontology_file
 
 if TYPE_CHECKING:
@@ -378,48 +378,99 @@ def default_corpus() -> Path:
     return data_dir("corpus")
 
 
-def load_corpus(directory: Path | None = None, mappings: Path | None = None) -> Corpus:
-    """Load every article folder (one with ``article.yaml``), the shared entities and the
-    links to external identifiers: ``mappings``, else the corpus's own
-    ``mappings.sssom.tsv``, else ``ontology/mappings.sssom.tsv``."""
+@dataclass(frozen=True)
+class SharedInput:
+    """What every article of a corpus builds on: entities, vocabulary, links, evidence."""
+
+    directory: Path
+    entities: Mapping[str, Entity]
+    vocabulary: Vocabulary
+    mappings: MappingSet
+    evidence: ExternalEvidence | None
+
+
+def article_dirs(directory: Path) -> list[Path]:
+    """The article folders of a corpus (those with an ``article.yaml``), in a stable order."""
+    return sorted(p.parent for p in directory.glob("*/article.yaml"))
+
+
+def load_shared(directory: Path | None = None, mappings: Path | None = None) -> SharedInput:
+    """Load a corpus's shared input: the entities, the vocabulary, the links to external
+    identifiers (``mappings``, else the corpus's own ``mappings.sssom.tsv``, else
+    ``ontology/mappings.sssom.tsv``) and the external evidence."""
     directory = directory or default_corpus()
     if not directory.is_dir():
         raise CurationError([Problem(directory, None, "corpus folder not found")])
     vocabulary = load_vocabulary()
     problems: list[Problem] = []
     entities = _load_entities(directory / "entities", vocabulary, problems)
-    articles = []
-    for article_dir in sorted(p.parent for p in directory.glob("*/article.yaml")):
-        article = _load_article(article_dir, entities, vocabulary, problems)
-        if article is not None:
-            articles.append(article)
-    if not articles and not problems:
-        problems.append(Problem(directory, None, "no article folder (with article.yaml) found"))
     # kg.evidence reads its records with this module's reader, hence the late import
     from kg.evidence import EVIDENCE_DIR, load_evidence
 
     evidence = load_evidence(directory / EVIDENCE_DIR, entities, vocabulary, problems)
     local = directory / "mappings.sssom.tsv"
     links = read_mappings(mappings or (local if local.exists() else None))
-    known = mapping_subjects(entities, vocabulary, articles)
-    for link in links.links if not problems else ():  # a broken article would cascade here
-        if link.subject_id not in known:
-            problems.append(Problem(links.path, link.line, f"unknown subject {link.subject_id}"))
     if problems:
         raise CurationError(problems)
-    return Corpus(directory, entities, tuple(articles), links, evidence)
+    return SharedInput(directory, entities, vocabulary, links, evidence)
+
+
+def load_article(directory: Path, shared: SharedInput) -> Article:
+    """Load one article folder against the corpus's shared input."""
+    problems: list[Problem] = []
+    article = _load_article(directory, shared.entities, shared.vocabulary, problems)
+    if problems or article is None:
+        raise CurationError(problems or [Problem(directory, None, "unreadable article")])
+    return article
+
+
+def load_corpus(directory: Path | None = None, mappings: Path | None = None) -> Corpus:
+    """Load the shared input and every article folder of a corpus, all problems at once."""
+    shared = load_shared(directory, mappings)
+    problems: list[Problem] = []
+    articles = []
+    for article_dir in article_dirs(shared.directory):
+        try:
+            articles.append(load_article(article_dir, shared))
+        except CurationError as error:
+            problems.extend(error.problems)
+    if not articles and not problems:
+        problems.append(
+            Problem(shared.directory, None, "no article folder (with article.yaml) found")
+        )
+    if not problems:  # a broken article would cascade into the mappings
+        subjects = mapping_subjects(shared.entities, shared.vocabulary, articles)
+        problems += unknown_mapping_subjects(shared.mappings, subjects)
+    if problems:
+        raise CurationError(problems)
+    return Corpus(
+        shared.directory, shared.entities, tuple(articles), shared.mappings, shared.evidence
+    )
+
+
+def unknown_mapping_subjects(mappings: MappingSet, known: set[str]) -> list[Problem]:
+    """A problem for each mapping row whose subject is not in ``known``."""
+    return [
+        Problem(mappings.path, link.line, f"unknown subject {link.subject_id}")
+        for link in mappings.links
+        if str(mappings.expand(link.subject_id)) not in known
+    ]
 
 
 def mapping_subjects(
     entities: Mapping[str, Entity], vocabulary: Vocabulary, articles: Sequence[Article]
 ) -> set[str]:
-    """The subjects a mapping may have: entities, statistics, the first article's references."""
-    entity, term, reference = OWN_PREFIXES
-    subjects = {f"{entity}:{e}" for e in entities}
-    subjects |= {f"{term}:{name}" for name in vocabulary.statistics}
-    if articles:
-        subjects |= {f"{reference}:{r.number}" for r in articles[0].references}
+    """The IRIs a mapping's subject may expand to: entities, statistics, references."""
+    subjects = {str(entity_iri(e)) for e in entities}
+    subjects |= {str(iri) for iri in vocabulary.statistics.values()}
+    for article in articles:
+        subjects |= reference_subjects(article)
     return subjects
+
+
+def reference_subjects(article: Article) -> set[str]:
+    """The IRIs of an article's references, as mapping subjects."""
+    return {str(reference_iri(article.id, r.number)) for r in article.references}
 
 
 class _Reader:

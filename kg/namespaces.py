@@ -152,6 +152,7 @@ class CKG(DefinedNamespace):
     issue: URIRef
     pages: URIRef
     doi: URIRef
+    citedWork: URIRef
     # Links
     biolinkCategory: URIRef
     # External evidence
@@ -188,6 +189,34 @@ def data_namespace(base: str = DEFAULT_BASE) -> Namespace:
 
 
 ID = data_namespace()
+
+# The IRI scheme of the data: deterministic, so that a rebuild yields the same IRIs and
+# two articles naming the same entity share one node.
+
+
+def article_iri(article_id: str) -> URIRef:
+    return ID[f"article/{article_id}"]
+
+
+def claim_iri(article_id: str, claim_id: str) -> URIRef:
+    return ID[f"claim/{article_id}/{claim_id}"]
+
+
+def entity_iri(entity_id: str) -> URIRef:
+    return ID[f"entity/{entity_id}"]
+
+
+def reference_iri(article_id: str, number: int) -> URIRef:
+    return ID[f"article/{article_id}/reference/{number}"]
+
+
+def article_graph_iri(article_id: str) -> URIRef:
+    """The named graph holding everything one article contributes."""
+    return ID[f"graph/article/{article_id}"]
+
+
+ENTITY_GRAPH = ID["graph/entities"]
+EVIDENCE_GRAPH = ID["graph/external-evidence"]
 
 PREFIXES: dict[str, str] = {
     "ckg": str(CKG._NS),

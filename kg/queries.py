@@ -1,8 +1,11 @@
 """Stage 5 — the query library: one ``.rq`` file per question, run with bound parameters.
 
 Each file starts with a grlc-style header (``#+`` comment lines holding YAML: ``summary``,
-``tags``, ``params``), so it stays valid SPARQL. Parameters are bound as variables
-(``initBindings``), never formatted into the query text.
+``tags``, ``params``), so it stays valid SPARQL. A parameter is typed, parsed into an RDF
+term and substituted for its variable as that term's escaped N-Triples form, never pasted as
+raw text: the same bound query then runs on any engine (rdflib, Oxigraph, a remote server),
+where ``initBindings`` would be rdflib's alone (Oxigraph substitutes projected variables
+only).
 """
 
 from __future__ import annotations
@@ -28,6 +31,16 @@ from kg.resources import data_dir
 
 FORMATS = ("table", "csv", "tsv", "json")
 _TYPES = {"xsd:string", "xsd:integer", "xsd:decimal", "iri"}
+# Where a "?name" is not a variable: strings (long and short), IRIs and comments.
+_SPARQL_TOKENS = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+    r'|"(?:[^"\\\n]|\\.)*"'
+    r"|'(?:[^'\\\n]|\\.)*'"
+    r'|<[^<>"{}|^`\\\s]*>'
+    r"|#[^\n]*"
+    r"|[?$][A-Za-z_][A-Za-z0-9_]*"
+)
 
 
 class QueryError(Exception):
@@ -64,6 +77,18 @@ class NamedQuery:
     tags: tuple[str, ...]
     parameters: tuple[Parameter, ...]
     text: str
+
+    def bound_text(self, given: Mapping[str, str] | None = None) -> str:
+        """The query text with every parameter's variable replaced by its RDF term."""
+        terms = self.bindings(given or {})
+
+        def substitute(token: re.Match[str]) -> str:
+            text = token.group(0)
+            if text[0] in "?$" and text[1:] in terms:
+                return terms[text[1:]].n3()
+            return text  # a string, an IRI or a comment: left as written
+
+        return _SPARQL_TOKENS.sub(substitute, self.text)
 
     def bindings(self, given: Mapping[str, str]) -> dict[str, Identifier]:
         """Every parameter bound: the given value, else its default."""
@@ -155,7 +180,7 @@ def find_query(name_or_path: str, directory: Path | None = None) -> NamedQuery:
 
 def run_query(graph: Graph, query: NamedQuery, given: Mapping[str, str] | None = None) -> Result:
     """Run ``query`` on ``graph`` with its parameters bound (defaults where not given)."""
-    return graph.query(query.text, initBindings=query.bindings(given or {}))
+    return graph.query(query.bound_text(given))
 
 
 # ---------------------------------------------------------------- formatting

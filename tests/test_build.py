@@ -9,9 +9,9 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF, XSD
 
-from kg.build import BuiltCorpus, build_corpus, claim_iri
+from kg.build import BuiltCorpus, build_corpus
 from kg.load import Corpus
-from kg.namespaces import CKG, NP, OA, QUDT
+from kg.namespaces import CKG, NP, OA, QUDT, claim_iri
 from kg.serialize import OUTPUT_FILES, write_outputs
 from kg.validate import ValidationResult, validate_graph
 

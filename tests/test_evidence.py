@@ -12,11 +12,11 @@ import pytest
 from rdflib import Graph
 from rdflib.namespace import RDF
 
-from kg.build import ENTITY_GRAPH, EVIDENCE_GRAPH, BuiltCorpus, build_corpus
+from kg.build import BuiltCorpus, build_corpus
 from kg.cli import EXIT_OK, EXIT_UNUSABLE, main
 from kg.evidence import TABLE
 from kg.load import Corpus, load_corpus
-from kg.namespaces import CKG
+from kg.namespaces import CKG, ENTITY_GRAPH, EVIDENCE_GRAPH
 from kg.queries import find_query, format_result, run_query
 from kg.validate import validate_graph
 
