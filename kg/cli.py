@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 the data violate the shapes (or coverage is incomplete)
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -14,7 +15,6 @@ from pathlib import Path
 
 import networkx as nx
 from rdflib import Dataset, Graph
-from rdflib.namespace import RDF
 
 from kg import __version__
 from kg.analysis import (
@@ -26,17 +26,19 @@ from kg.analysis import (
     unsupported_claims,
     write_graphml,
 )
-from kg.build import BuiltCorpus, build_corpus
 from kg.check import render, run_checks
 from kg.coverage import article_coverage
 from kg.errors import CurationError
-from kg.kgx import KGX_FILES, render_kgx
+from kg.kgx import KGX_FILES
 from kg.links import check_mappings
-from kg.load import Corpus, load_corpus, load_vocabulary, mapping_subjects
+from kg.load import load_corpus, load_vocabulary, mapping_subjects
 from kg.namespaces import CKG, DEFAULT_BASE
+from kg.pipeline import STORE, BuildOutcome, build
 from kg.queries import FORMATS, QueryError, find_query, format_result, list_queries, run_query
-from kg.serialize import OUTPUT_FILES, write_outputs
-from kg.validate import ValidationResult, validate_graph
+from kg.serialize import FORMATS as RDF_OUTPUTS
+from kg.serialize import OUTPUT_FILES, UNION_FILES
+from kg.store import ENGINES, as_rdflib, in_store, open_store
+from kg.validate import validate_graph
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 
@@ -76,6 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UnreadableInput as error:
         print(f"kg: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except _InvalidCorpus:
+        print("kg: the corpus violates the shapes; fix it and run again.", file=sys.stderr)
+        return EXIT_INVALID
     except BrokenPipeError:  # the reader went away (kg query … | head): not an error
         sys.stderr.close()
         return EXIT_OK
@@ -113,6 +118,23 @@ def _parser() -> argparse.ArgumentParser:
             help=f"{verb} these RDF files instead of the graph built from the corpus",
         )  # fmt: skip
 
+    def build_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--build",
+            type=Path,
+            default=Path(os.environ.get("KG_BUILD", "build")),
+            metavar="DIR",
+            help="build folder whose store is read, brought up to date with the corpus first "
+            "(default: $KG_BUILD or build/)",
+        )
+        command.add_argument(
+            "--engine",
+            choices=ENGINES,
+            default="oxigraph",
+            help="oxigraph: the embedded store (default; numbers come back as values, 0.50 as "
+            "0.5); rdflib: rdflib's own engine on the same graph",
+        )
+
     def base_option(command: argparse.ArgumentParser) -> None:
         command.add_argument(
             "--base-iri",
@@ -125,10 +147,12 @@ def _parser() -> argparse.ArgumentParser:
         "build",
         help="curated input → validated graph, written in four serialisations",
         description=(
-            "Load the curated corpus, build the graph, validate it against the SHACL shapes "
-            "and write: "
-            + "; ".join(f"{n} ({d})" for n, d in (OUTPUT_FILES | KGX_FILES).items())
-            + ". "
+            "Load the curated corpus, build one named graph per article, validate each "
+            "against the SHACL shapes and write: "
+            + "; ".join(f"{n} ({d})" for n, d in (OUTPUT_FILES | UNION_FILES | KGX_FILES).items())
+            + "; and the embedded store (DIR/store, Oxigraph) that kg query and kg serve read. "
+            "Incremental: an article whose inputs (text, curated files, entities, shapes, "
+            "code) did not change is neither rebuilt nor revalidated (DIR/cache). "
             "Nothing is written when the input is unusable (exit 2) or the graph violates "
             "the shapes (exit 1)."
         ),
@@ -142,6 +166,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="output folder (default: build/)",
     )
+    build.add_argument(
+        "--format",
+        type=_formats,
+        default=tuple(RDF_OUTPUTS),
+        metavar="FMT[,FMT…]",
+        help=f"files to write, of {','.join(RDF_OUTPUTS)} (default: all; for a large corpus "
+        "nq alone is cheapest: JSON-LD and KGX are made in memory)",
+    )
+    build.add_argument(
+        "-j", "--jobs", type=int, metavar="N", help="worker processes (default: one per core)"
+    )
+    build.add_argument("--no-store", action="store_true", help="do not update DIR/store")
     build.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     build.set_defaults(run=_build)
 
@@ -192,8 +228,14 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="bind a parameter"
     )
+    query.add_argument(
+        "--endpoint", metavar="URL",
+        help="ask this SPARQL endpoint instead (e.g. a server kg push loaded; its default "
+        "graph must be the union of the named graphs)",
+    )  # fmt: skip
     data_option(query, "Query")
     corpus_option(query)
+    build_option(query)
     query.set_defaults(run=_query)
 
     serve = commands.add_parser(
@@ -211,6 +253,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     data_option(serve, "Serve")
     corpus_option(serve)
+    build_option(serve)
     serve.set_defaults(run=_serve)
 
     compare = commands.add_parser(
@@ -231,6 +274,7 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=FORMATS, default="table", help="output (default: table)"
     )
     corpus_option(compare)
+    build_option(compare)
     compare.set_defaults(run=_compare)
 
     plot = commands.add_parser(
@@ -246,6 +290,7 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("build/plots"), metavar="DIR", help="default build/plots"
     )
     corpus_option(plot)
+    build_option(plot)
     plot.set_defaults(run=_plot)
 
     check = commands.add_parser(
@@ -260,6 +305,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     corpus_option(check)
+    build_option(check)
     data_option(check, "Check")
     check.set_defaults(run=_check)
 
@@ -275,6 +321,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     corpus_option(graph_command)
+    build_option(graph_command)
     graph_command.add_argument(
         "--path", nargs=2, metavar=("FROM", "TO"), help="entity ids or labels"
     )
@@ -283,6 +330,41 @@ def _parser() -> argparse.ArgumentParser:
     )
     data_option(graph_command, "Analyse")
     graph_command.set_defaults(run=_graph)
+
+    push = commands.add_parser(
+        "push",
+        help="load the corpus, one named graph per article, into a SPARQL 1.1 server",
+        description=(
+            "Bring the build folder up to date with the corpus, then load every named graph "
+            "(one per article, the entities, the external evidence) into an existing SPARQL "
+            "1.1 server: with --graph-store, one Graph Store Protocol PUT per graph (which "
+            "replaces the graph: pushing again is safe); otherwise SPARQL Update on --endpoint "
+            "(DROP SILENT GRAPH, then INSERT DATA in batches; not atomic per graph). Failures "
+            "that may pass (connection errors, 429, 5xx) are retried with exponential backoff. "
+            "The password may come from $KG_PUSH_PASSWORD and the token from $KG_PUSH_TOKEN. "
+            "Exit 0 pushed, 1 the corpus violates the shapes, 2 unusable input or a refused push."
+        ),
+    )
+    push.add_argument(
+        "--endpoint", required=True, metavar="URL",
+        help="SPARQL 1.1 Update endpoint (e.g. http://127.0.0.1:7878/update)",
+    )  # fmt: skip
+    push.add_argument(
+        "--graph-store", metavar="URL",
+        help="Graph Store Protocol endpoint (e.g. http://127.0.0.1:7878/store)",
+    )  # fmt: skip
+    push.add_argument("--user", metavar="NAME", help="user for Basic or Digest authentication")
+    push.add_argument("--password", metavar="SECRET", help="password (or $KG_PUSH_PASSWORD)")
+    push.add_argument("--token", metavar="TOKEN", help="bearer token (or $KG_PUSH_TOKEN)")
+    push.add_argument("--retries", type=int, default=3, metavar="N", help="default 3")
+    push.add_argument("--timeout", type=float, default=60.0, metavar="S", help="default 60 s")
+    push.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    corpus_option(push)
+    push.add_argument(
+        "--build", type=Path, default=Path(os.environ.get("KG_BUILD", "build")), metavar="DIR",
+        help="build folder (default: $KG_BUILD or build/)",
+    )  # fmt: skip
+    push.set_defaults(run=_push)
 
     links = commands.add_parser(
         "links",
@@ -304,47 +386,61 @@ def _parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------- build
 
 
+def _formats(raw: str) -> tuple[str, ...]:
+    chosen = tuple(f.strip() for f in raw.split(",") if f.strip())
+    unknown = [f for f in chosen if f not in RDF_OUTPUTS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown format(s) {', '.join(unknown)}; choose from {','.join(RDF_OUTPUTS)}"
+        )
+    return chosen
+
+
 def _build(args: argparse.Namespace) -> int:
     progress = _Progress(args.quiet)
-    progress(f"loading the corpus from {args.corpus or 'the bundled corpus'}")
-    corpus = load_corpus(args.corpus)
-    progress("building the graph")
-    built = build_corpus(corpus, args.base_iri)
-    progress(f"validating {len(built.graph)} triples against the shapes")
-    result = validate_graph(built.graph, args.base_iri)
-    if not result.conforms:
-        print(result.text(), file=sys.stderr)
+    progress(f"corpus: {args.corpus or 'the bundled corpus'}")
+    outcome = build(
+        args.corpus,
+        args.out,
+        base=args.base_iri,
+        formats=args.format,
+        jobs=args.jobs,
+        store=not args.no_store,
+        progress=progress,
+    )
+    if not outcome.conforms:
+        print(_violations_text(outcome), file=sys.stderr)
         print("kg: nothing was written.", file=sys.stderr)
         return EXIT_INVALID
-    progress(f"writing {args.out}/")
-    written = write_outputs(built, result.report, args.out, render_kgx(built.graph))
     if not args.quiet:
-        print(_summary(corpus, built, result, written))
+        print(_summary(outcome))
     return EXIT_OK
 
 
-def _summary(
-    corpus: Corpus, built: BuiltCorpus, result: ValidationResult, written: list[Path]
-) -> str:
-    graph = built.graph
-    types = Counter(
-        str(t).rsplit("/", 1)[-1]
-        for claim in graph.subjects(RDF.type, CKG.Claim)
-        for t in graph.objects(claim, RDF.type)
-        if t != CKG.Claim
-    )
-    references = sum(len(a.references) for a in corpus.articles)
+def _violations_text(outcome: BuildOutcome) -> str:
+    lines = [f"Does not conform: {len(outcome.violations)} violation(s)."]
+    return "\n".join(lines + [f"  {v}" for v in outcome.violations])
+
+
+def _summary(outcome: BuildOutcome) -> str:
+    records = outcome.records
+    types: Counter[str] = Counter()
+    for record in records.values():
+        types.update(record.claims)
+    articles = len(records) - 1
     lines = [
-        f"claimkg {__version__}: {len(corpus.articles)} article(s), "
-        f"{sum(types.values())} claims, {len(corpus.entities)} entities, "
-        f"{references} references, {len(graph)} triples",
+        f"claimkg {__version__}: {articles} article(s), {sum(types.values())} claims, "
+        f"{sum(r.entities for r in records.values())} entities, "
+        f"{sum(r.references for r in records.values())} references, "
+        f"{sum(r.triples for r in records.values())} triples "
+        f"(rebuilt {len(outcome.rebuilt)} of {len(records)} units, the rest from the cache)",
         "claims by type:",
         *(f"  {name:<22}{count:>5}" for name, count in types.most_common()),
-        f"validation: {'conforms' if result.conforms else 'VIOLATIONS'} "
-        f"({len(result.violations)} violation(s))",
-        "written:",
-        *(f"  {path}" for path in written),
-        "next: kg coverage · kg validate build/claimkg.ttl · kg --help",
+        "validation: conforms (each article against the shapes, with the entities as context)",
+        "written:" if outcome.written else "written: nothing (every output was up to date)",
+        *(f"  {path}" for path in outcome.written),
+        f"store: {outcome.build_dir / STORE}/ (kg query, kg serve)",
+        "next: kg query --list · kg coverage · kg validate build/claimkg.ttl · kg --help",
     ]
     return "\n".join(lines)
 
@@ -354,6 +450,10 @@ def _summary(
 
 class _UnreadableInput(Exception):
     """An RDF file that cannot be read or parsed (exit 2)."""
+
+
+class _InvalidCorpus(Exception):
+    """The corpus violates the shapes: there is no validated graph to read (exit 1)."""
 
 
 def read_rdf(paths: Sequence[Path]) -> Graph:
@@ -403,7 +503,8 @@ def _query(args: argparse.Namespace) -> int:
         query = find_query(args.query)
         given = dict(_split_param(p) for p in args.param)
         query.bindings(given)  # refuse unknown or malformed parameters before any work
-        print(format_result(run_query(_input_graph(args), query, given), args.format), end="")
+        graph = _remote(args.endpoint) if args.endpoint else _input_graph(args)
+        print(format_result(run_query(graph, query, given), args.format), end="")
         return EXIT_OK
     except QueryError as error:
         print(f"kg: {error}", file=sys.stderr)
@@ -414,7 +515,7 @@ COMPARISONS = ("pfs-hr", "pfs-median", "neutropenia-g34", "discontinuation-ae", 
 
 
 def _compare(args: argparse.Namespace) -> int:
-    graph = build_corpus(load_corpus(args.corpus)).graph
+    graph = _input_graph(args)
     result = run_query(graph, find_query(f"compare-{args.endpoint}"))
     print(format_result(result, args.format), end="")
     if args.format == "table":
@@ -426,14 +527,29 @@ def _compare(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     from kg.plot import write_plots  # matplotlib is imported only to draw
 
-    for path in write_plots(build_corpus(load_corpus(args.corpus)).graph, args.out):
+    for path in write_plots(_input_graph(args), args.out):
         print(f"wrote {path}")
     return EXIT_OK
 
 
 def _input_graph(args: argparse.Namespace) -> Graph:
-    """The RDF files of --data, or else the graph built from the corpus (not validated)."""
-    return read_rdf(args.data) if args.data else build_corpus(load_corpus(args.corpus)).graph
+    """The RDF files of --data, or else the corpus's validated graph from the build folder
+    (brought up to date first), on the chosen engine."""
+    engine = getattr(args, "engine", "oxigraph")
+    if getattr(args, "data", None):
+        graph = read_rdf(args.data)
+        return in_store(graph) if engine == "oxigraph" else graph
+    outcome = build(args.corpus, args.build, formats=(), store=engine == "oxigraph",
+                    progress=_Progress(quiet=False))  # fmt: skip
+    if not outcome.conforms:
+        print(_violations_text(outcome), file=sys.stderr)
+        raise _InvalidCorpus()
+    if engine == "oxigraph":
+        return as_rdflib(open_store(args.build / STORE, read_only=True))
+    graph = Graph()
+    for part in outcome.graph_files():
+        graph.parse(part.path, format="nt")
+    return graph
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -482,6 +598,59 @@ def _serve(args: argparse.Namespace) -> int:
     )
     serve(graph, args.host, args.port)
     return EXIT_OK
+
+
+def _remote(endpoint: str) -> Graph:
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    return Graph(store=SPARQLStore(endpoint, returnFormat="json"))
+
+
+def _push(args: argparse.Namespace) -> int:
+    from kg.push import PushError, PushTarget, push_graphs
+
+    progress = _Progress(args.quiet)
+    outcome = build(args.corpus, args.build, formats=(), store=False, progress=progress)
+    if not outcome.conforms:
+        print(_violations_text(outcome), file=sys.stderr)
+        return EXIT_INVALID
+    graphs = [(g.name, g.path) for g in outcome.graph_files()]
+    try:
+        target = PushTarget(
+            endpoint=args.endpoint,
+            graph_store=args.graph_store,
+            user=args.user,
+            password=args.password or os.environ.get("KG_PUSH_PASSWORD"),
+            token=args.token or os.environ.get("KG_PUSH_TOKEN"),
+            retries=args.retries,
+            timeout=args.timeout,
+        )
+        report = push_graphs(graphs, target, _ProgressBar(args.quiet))
+    except (PushError, ValueError) as error:
+        print(f"kg: push failed: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    print(
+        f"pushed {report.graphs} graphs, {report.triples} triples ({report.bytes:,} bytes) "
+        f"in {report.requests} requests ({report.retries} retried) to "
+        f"{args.graph_store or args.endpoint}"
+    )
+    return EXIT_OK
+
+
+class _ProgressBar:
+    """``[#####.....] 3/10 graphs``: redrawn in place on a terminal, one line per step else."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        if self.quiet:
+            return
+        filled = 30 * done // max(total, 1)
+        bar = f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} graphs  {name}"
+        end = "\n" if not self.tty or done == total else ""
+        print(("\r" if self.tty else "") + bar, end=end, file=sys.stderr, flush=True)
 
 
 def _split_param(raw: str) -> tuple[str, str]:

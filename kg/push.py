@@ -54,6 +54,8 @@ _TRIPLE = re.compile(
 _ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|.)")
 # The characters a SPARQL string cannot hold raw, written as SPARQL's own escapes.
 _SPARQL_ECHAR = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r"}
+# After expansion every backslash starts an ECHAR; find the escaped backslashes before a u/U.
+_BACKSLASH_U = re.compile(r"\\\\([uU])|\\.")
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,9 @@ def _read_ntriples(path: Path, iri: str) -> tuple[list[str], list[str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise PushError(f"graph <{iri}>: {path} is not UTF-8 N-Triples ({error})") from error
+        raise PushError(
+            f"graph <{iri}>: {path} is not UTF-8 N-Triples ({error})", graph=iri
+        ) from error
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
@@ -201,21 +205,27 @@ def _read_ntriples(path: Path, iri: str) -> tuple[list[str], list[str]]:
 
 
 def _sparql_escapes(line: str) -> str:
-    r"""Replace N-Triples ``\uXXXX`` escapes by the characters they stand for.
+    r"""The line with the same meaning to every SPARQL parser.
 
-    SPARQL says such escapes are processed *before* parsing (and some parsers do so), so
-    ``"a\u0022b"`` would end the string early; the raw character (or SPARQL's own ``\"``)
-    means the same to every parser.
+    SPARQL says ``\uXXXX`` escapes are processed *before* parsing, and some parsers do so
+    (rdflib; others, like Oxigraph, read them inside tokens as N-Triples does). So
+    ``"a\u0022b"`` would end the string early: each such escape becomes its character (or
+    SPARQL's own ``\"``). And an escaped backslash followed by ``u`` (``"\\u0041"``, a
+    backslash then "u0041") would be read as ``\u0041`` by the former: that ``u`` is written
+    ``\U00000075`` (eight digits, so no hex digit after it can be taken as part of it).
     """
 
-    def replace(match: re.Match[str]) -> str:
+    def expand(match: re.Match[str]) -> str:
         code = match[1] or match[2]
         if code is None:
             return match[0]  # \" \\ \n … are the same in SPARQL
         character = chr(int(code, 16))
         return _SPARQL_ECHAR.get(character, character)
 
-    return _ESCAPE.sub(replace, line)
+    def shield(match: re.Match[str]) -> str:
+        return match[0] if match[1] is None else f"\\\\\\U{ord(match[1]):08X}"
+
+    return _BACKSLASH_U.sub(shield, _ESCAPE.sub(expand, line))
 
 
 def _batches(plain: list[str], with_blank_nodes: list[str], size: int) -> Iterator[list[str]]:
@@ -287,7 +297,7 @@ class _Client:
             + (f" after {attempt + 1} attempts" if attempt else "")
             + (f": {answer}" if answer else ""),
             graph=graph,
-            url=url,
+            url=_redact(url),
             status=status,
         )
 

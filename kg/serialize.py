@@ -7,11 +7,15 @@ was or complete, never half-written.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import Dataset, Graph, Literal, plugin
 from rdflib.namespace import XSD
 from rdflib.plugins.serializers.trig import TrigSerializer
@@ -121,3 +125,155 @@ def write_outputs(
 
 def _trig(dataset: Dataset) -> str:
     return dataset.serialize(format="claimkg-trig")
+
+
+# ---------------------------------------------------------------- a corpus from its parts
+
+UNION_FILES: dict[str, str] = {
+    "claimkg.nq": "N-Quads: every named graph (one per article, entities, external evidence)",
+}
+FORMATS: dict[str, tuple[str, ...]] = {
+    "ttl": ("claimkg.ttl",),
+    "nt": ("claimkg.nt",),
+    "nq": ("claimkg.nq",),
+    "jsonld": ("claimkg.jsonld",),
+    "trig": ("claimkg.trig",),
+    "kgx": ("nodes.tsv", "edges.tsv"),
+}
+"""What ``kg build --format`` may write; each corpus build also writes the report."""
+
+
+@dataclass(frozen=True)
+class GraphFile:
+    """One named graph of a built corpus, as a sorted N-Triples file."""
+
+    name: str
+    path: Path
+    shared: bool = False
+    """A graph every article builds on (entities, evidence): part of the TriG."""
+
+
+def write_corpus_outputs(
+    graphs: Sequence[GraphFile],
+    nanopubs: Sequence[Path],
+    out_dir: Path,
+    formats: Iterable[str],
+    prefixes: Mapping[str, str],
+    kgx: Callable[[Graph], Mapping[str, str]] | None = None,
+) -> list[Path]:
+    """Write the union of ``graphs`` in ``formats`` (keys of ``FORMATS``) and a conforming
+    validation report, each file atomically, streaming through Oxigraph's parser and
+    serialisers, which keep every lexical form as written ("0.50" stays "0.50"), except
+    Turtle, JSON-LD and KGX: rdflib makes them from the union in memory (Turtle for its
+    readability), so they are the formats for small corpora.
+
+    ``nanopubs`` are N-Quads files of nanopublications, written into the TriG with the
+    shared graphs.
+    """
+    formats = list(formats)
+    written: list[Path] = []
+
+    def emit(name: str, write: Callable[[Path], None]) -> None:
+        write_atomically(out_dir / name, write)
+        written.append(out_dir / name)
+
+    union: Graph | None = None
+
+    def union_graph() -> Graph:
+        nonlocal union
+        if union is None:
+            union = Graph()
+            for graph in graphs:
+                union.parse(graph.path, format="nt")
+            for prefix, namespace in prefixes.items():
+                union.bind(prefix, namespace)
+        return union
+
+    if "nt" in formats:
+        emit("claimkg.nt", lambda path: _merge_sorted([g.path for g in graphs], path))
+    if "ttl" in formats:  # rdflib's Turtle reads best: subjects grouped, "a" first, short names
+        emit("claimkg.ttl", _text(union_graph().serialize(format="claimkg-turtle")))
+    if "nq" in formats:
+        emit("claimkg.nq", lambda path: _write_nquads(graphs, path))
+    if "trig" in formats:
+        shared = [g for g in graphs if g.shared]
+        quads = itertools.chain(
+            *(_quads(g.path, g.name) for g in shared), *(_nquads(p) for p in nanopubs)
+        )
+        # Oxigraph would escape the slashes of id:claim/… names: data IRIs are written in full
+        short = {p: n for p, n in prefixes.items() if p != "id"}
+        emit("claimkg.trig", lambda path: _ox_write(path, quads, ox.RdfFormat.TRIG, short))
+    if "jsonld" in formats:
+        graph = union_graph()
+        jsonld = graph.serialize(format="json-ld", context=jsonld_context(graph), indent=2)
+        emit("claimkg.jsonld", _text(jsonld))
+    if "kgx" in formats and kgx is not None:
+        for name, text in kgx(union_graph()).items():
+            emit(name, _text(text))
+    emit("validation-report.ttl", _text(_CONFORMING))
+    return written
+
+
+def _text(text: str) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        path.write_text(text, encoding="utf-8")
+
+    return write
+
+
+_CONFORMING = (
+    "@prefix sh: <http://www.w3.org/ns/shacl#> .\n"
+    "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n\n"
+    '[] a sh:ValidationReport ;\n    sh:conforms "true"^^xsd:boolean .\n'
+)
+
+
+def _merge_sorted(paths: Sequence[Path], out: Path) -> None:
+    """Merge sorted N-Triples files into one, each triple once."""
+    files = [path.open(encoding="utf-8") for path in paths]
+    try:
+        with out.open("w", encoding="utf-8") as sink:
+            previous = None
+            for line in heapq.merge(*files):
+                if line != previous and line.strip():
+                    sink.write(line)
+                previous = line
+    finally:
+        for handle in files:
+            handle.close()
+
+
+def _write_nquads(graphs: Sequence[GraphFile], out: Path) -> None:
+    with out.open("w", encoding="utf-8") as sink:
+        for graph in graphs:
+            suffix = f" <{graph.name}> .\n"
+            with graph.path.open(encoding="utf-8") as source:
+                for line in source:
+                    line = line.rstrip()
+                    if line.endswith("."):
+                        sink.write(line[:-1].rstrip() + suffix)
+
+
+def _triples(path: Path) -> Iterator[ox.Triple]:
+    return (q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES))
+
+
+def _quads(path: Path, graph_name: str) -> Iterator[ox.Quad]:
+    name = ox.NamedNode(graph_name)
+    return (
+        ox.Quad(q.subject, q.predicate, q.object, name)
+        for q in ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES)
+    )
+
+
+def _nquads(path: Path) -> Iterator[ox.Quad]:
+    return iter(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
+
+
+def _ox_write(
+    path: Path,
+    items: Iterable[ox.Triple] | Iterable[ox.Quad],
+    rdf_format: ox.RdfFormat,
+    prefixes: Mapping[str, str],
+) -> None:
+    ox.serialize(items, str(path), rdf_format, prefixes=dict(prefixes))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,19 @@ ARTICLE_ID = "lerociclib-leonarda1-interview"
 ARTICLE_DIR = BUNDLED_CORPUS / ARTICLE_ID
 SHARED_ARTICLE = REPO.parent / "shared" / "articles" / "lerociclib-leonarda1-interview.txt"
 ARTICLE_SHA256 = "fbfb1a971f1b095af9af0ce6a9707a61922368d641306a516ee90a851719c9d3"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def build_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where ``kg query``, ``kg check``… keep their store during the tests (not ./build)."""
+    folder = tmp_path_factory.mktemp("kg-build")
+    previous = os.environ.get("KG_BUILD")
+    os.environ["KG_BUILD"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("KG_BUILD", None)
+    else:
+        os.environ["KG_BUILD"] = previous
 
 
 @pytest.fixture(scope="session")

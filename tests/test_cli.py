@@ -9,7 +9,7 @@ import pytest
 
 from kg.cli import EXIT_INVALID, EXIT_OK, EXIT_UNUSABLE, main
 from kg.kgx import KGX_FILES
-from kg.serialize import OUTPUT_FILES
+from kg.serialize import OUTPUT_FILES, UNION_FILES
 
 from .conftest import ARTICLE_ID
 
@@ -21,8 +21,11 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_build_writes_the_four_serialisations_the_report_and_kgx(build_dir: Path) -> None:
-    assert sorted(p.name for p in build_dir.iterdir()) == sorted(OUTPUT_FILES | KGX_FILES)
+def test_build_writes_the_serialisations_the_report_kgx_the_store_and_the_cache(
+    build_dir: Path,
+) -> None:
+    files = OUTPUT_FILES | UNION_FILES | KGX_FILES
+    assert sorted(p.name for p in build_dir.iterdir()) == sorted([*files, "cache", "store"])
 
 
 def test_build_prints_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,7 +118,7 @@ def test_build_with_shape_violations_exits_1_and_changes_nothing(
 ) -> None:
     out = tmp_path / "out"
     assert main(["build", "--out", str(out), "--quiet"]) == EXIT_OK
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     claims = corpus_copy / ARTICLE_ID / "claims" / "03a-leonarda1-design-efficacy.yaml"
     _remove_line(claims, "    assessor: bicr\n", "s03-pfs-bicr-hr")
     assert (
@@ -124,7 +127,7 @@ def test_build_with_shape_violations_exits_1_and_changes_nothing(
     err = capsys.readouterr().err
     assert "A hazard ratio must name its assessor" in err
     assert re.search(r"03a-leonarda1-design-efficacy\.yaml:\d+: claim 's03-pfs-bicr-hr'", err)
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
 
 
 def test_build_with_unusable_input_exits_2_naming_file_and_line(
