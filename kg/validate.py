@@ -14,6 +14,8 @@ from functools import cache
 from pyshacl import validate
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import ResultRow
 from rdflib.term import Node
 
@@ -62,14 +64,34 @@ def _read(name: str, base: str) -> str:
 
 
 def load_shapes(base: str = DEFAULT_BASE) -> Graph:
-    """The SHACL shapes, moved to ``base``."""
-    return Graph().parse(data=_read("shapes.ttl", base), format="turtle")
+    """The SHACL shapes, moved to ``base`` (a fresh copy: the caller may change it)."""
+    return _copy(_parsed(("shapes.ttl",), base))
 
 
 def load_ontology(base: str = DEFAULT_BASE) -> Graph:
     """The vocabulary and the units: class hierarchy and controlled values for ``sh:class``."""
-    graph = Graph().parse(data=_read("claimkg.ttl", base), format="turtle")
-    return graph.parse(data=_read("units.ttl", base), format="turtle")
+    return _copy(_parsed(("claimkg.ttl", "units.ttl"), base))
+
+
+@cache
+def _parsed(names: tuple[str, ...], base: str) -> Graph:
+    """Parsed once per process: a corpus validates every article against the same shapes."""
+    graph = Graph()
+    for name in names:
+        graph.parse(data=_read(name, base), format="turtle")
+    return graph
+
+
+def _copy(graph: Graph) -> Graph:
+    copy = Graph()
+    for triple in graph:
+        copy.add(triple)
+    return copy
+
+
+@cache
+def _prepared(select: str, namespaces: tuple[tuple[str, URIRef], ...]) -> Query:
+    return prepareQuery(select, initNs=dict(namespaces))
 
 
 def validate_graph(
@@ -89,9 +111,9 @@ def validate_graph(
     for the shape's focus nodes only, so the violations are the ones pySHACL would report
     (``tests/test_validate.py`` compares the two on a broken graph).
     """
-    shapes = load_shapes(base)
+    shapes = _parsed(("shapes.ttl",), base)
     data = Graph()
-    for part in (graph, context or (), load_ontology(base)):
+    for part in (graph, context or (), _parsed(("claimkg.ttl", "units.ttl"), base)):
         for triple in part:
             data.add(triple)
     own_classes = _classes_with_instances(graph, data)
@@ -156,7 +178,7 @@ def _run_sparql_constraint(
     select = str(shapes.value(constraint, SH.select))
     template = str(shapes.value(constraint, SH.message) or "SPARQL constraint violated")
     conforms = True
-    for row in data.query(select, initNs=namespaces):
+    for row in data.query(_prepared(select, tuple(sorted(namespaces.items())))):
         assert isinstance(row, ResultRow)
         this, value = row.get("this"), row.get("value")
         if this not in focus_nodes:

@@ -117,6 +117,7 @@ def test_the_synthetic_corpus_shows_a_discrepancy(test_built: BuiltCorpus) -> No
     rows = {r["claim"]: r["status"] for r in _answer(test_built.graph, "corroboration")}
     assert rows == {
         "pfs-median-drug-a": "corroborated",
+        "pfs-median-drug-a-follow-up": "discrepant",  # the second article's longer follow-up
         "pfs-median-placebo": "discrepant",
         "pfs-hr": "corroborated",
         "neutropenia-grade-3-4": "corroborated",

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -26,6 +23,8 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
 from kg.push import PushError, PushReport, PushTarget, push_graphs
+
+from .servers import oxigraph_server
 
 G1 = "https://w3id.org/claimkg/graph/article-one"
 G2 = "https://w3id.org/claimkg/graph/article-two"
@@ -379,42 +378,10 @@ def test_an_empty_file_empties_the_graph(fake: FakeServer, tmp_path: Path) -> No
 # ---------------------------------------------------------------- a real server: Oxigraph
 
 
-def _oxigraph() -> str | None:
-    beside = Path(sys.executable).parent / "oxigraph"
-    return str(beside) if beside.is_file() else shutil.which("oxigraph")
-
-
 @pytest.fixture(scope="module")
 def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = _oxigraph()
-    if binary is None:
-        pytest.skip("the oxigraph server CLI is not installed (pip install oxigraph)")
-    folder = tmp_path_factory.mktemp("oxigraph")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    base = f"http://127.0.0.1:{port}"
-    with (folder / "server.log").open("wb") as log:
-        command = [binary, "serve", "--location", str(folder / "store"), "--bind", base[7:]]
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/", timeout=2).close()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert server.poll() is None, (folder / "server.log").read_text()
-                assert time.monotonic() < deadline, "oxigraph did not start within 30 s"
-                time.sleep(0.1)
+    with oxigraph_server(tmp_path_factory.mktemp("oxigraph")) as base:
         yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def _query(base: str, query: str, accept: str) -> bytes:
