@@ -1,0 +1,191 @@
+"""Scale benchmark (not part of the test suite): synthetic corpora of 1k, 10k and 100k claims.
+
+For each size, in one run: a cold ``kg build`` (load, build, validate per article on every
+core, write N-Quads, load the Oxigraph store) in a fresh process with its peak memory; the
+rebuild after changing one article; serialising the union (Oxigraph vs rdflib Turtle);
+loading it (Oxigraph store vs rdflib); and the query library (median per query, Oxigraph
+store vs rdflib's engine on the same graph). Also a cold ``kg build`` of the bundled
+article. Prints a markdown table and writes it to ``benchmarks/results-scale.md``.
+
+    .venv/bin/python benchmarks/bench_scale.py [--sizes 1000,10000,100000] [--claims 100]
+
+rdflib's side is skipped above ``--rdflib-max`` claims (default 10,000): at 100k claims its
+query library alone runs for a long time; the table says where it was not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Dataset, Graph
+
+from kg.queries import list_queries, run_query
+from kg.store import as_rdflib, open_store
+
+HERE = Path(__file__).resolve().parent
+PYTHON = sys.executable
+
+_BUILD = """
+import json, resource, sys, time
+from pathlib import Path
+from kg.pipeline import build
+start = time.perf_counter()
+outcome = build(Path(sys.argv[1]), Path(sys.argv[2]), formats=("nq",))
+assert outcome.conforms, outcome.violations[:3]
+wall = time.perf_counter() - start
+peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+           resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(json.dumps({"wall": wall, "peak_mb": peak / 1024, "timings": outcome.timings,
+                  "rebuilt": len(outcome.rebuilt),
+                  "triples": sum(r.triples for r in outcome.records.values())}))
+"""
+
+
+def _generator() -> Callable[..., object]:
+    spec = importlib.util.spec_from_file_location("synthetic_corpus", HERE / "synthetic_corpus.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["synthetic_corpus"] = module
+    spec.loader.exec_module(module)
+    generate: Callable[..., object] = module.generate
+    return generate
+
+
+def _build(corpus: Path, out: Path) -> dict[str, object]:
+    """``kg build`` in a fresh process (cold imports), with its peak memory."""
+    done = subprocess.run(
+        [PYTHON, "-c", _BUILD, str(corpus), str(out)], capture_output=True, text=True, check=True
+    )
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _seconds(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def _library_medians(graph: Graph) -> float:
+    """The median over the library of each query's time (one warm-up run first)."""
+    times = []
+    for query in list_queries():
+        text = query.bound_text()
+        graph.query(text)  # warm-up: parsing, caches
+        start = time.perf_counter()
+        list(run_query(graph, query))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _touch_one_article(corpus: Path) -> None:
+    article = sorted(corpus.glob("synthetic-*/claims/*.yaml"))[0]
+    article.write_text(article.read_text("utf-8") + "# edited\n", encoding="utf-8")
+
+
+def measure(size: int, claims: int, work: Path, rdflib_max: int) -> dict[str, str]:
+    articles = max(1, size // claims)
+    corpus = work / f"corpus-{size}"
+    _generator()(corpus, articles, claims)
+    out = work / f"build-{size}"
+    cold = _build(corpus, out)
+    _touch_one_article(corpus)
+    again = _build(corpus, out)
+    nquads = out / "claimkg.nq"
+    row = {
+        "claims": f"{articles * claims:,}",
+        "triples": f"{cold['triples']:,}",
+        "build+validate+load (s)": f"{cold['wall']:.1f}",
+        "peak memory (MB)": f"{cold['peak_mb']:.0f}",
+        "rebuild one article (s)": f"{again['wall']:.2f} ({again['rebuilt']} unit)",
+    }
+    store = ox.Store()
+    ox_load = _seconds(lambda: store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS))
+    turtle = work / "out.ttl"
+    ox_write = _seconds(
+        lambda: ox.serialize(
+            (q.triple for q in store.quads_for_pattern(None, None, None)), str(turtle),
+            ox.RdfFormat.TURTLE,
+        )
+    )  # fmt: skip
+    ox_median = _library_medians(as_rdflib(open_store(out / "store", read_only=True)))
+    row |= {
+        "load: Oxigraph (s)": f"{ox_load:.1f}",
+        "write Turtle: Oxigraph (s)": f"{ox_write:.1f}",
+        "query median: Oxigraph (ms)": f"{ox_median * 1000:.1f}",
+    }
+    if articles * claims <= rdflib_max:
+        dataset = Dataset()
+        rdf_load = _seconds(lambda: dataset.parse(nquads, format="nquads"))
+        union = Graph()
+        for quad in dataset.quads():
+            union.add(quad[:3])
+        rdf_write = _seconds(lambda: union.serialize(turtle, format="turtle"))
+        rdf_median = _library_medians(union)
+        row |= {
+            "load: rdflib (s)": f"{rdf_load:.1f} ({rdf_load / ox_load:.0f}×)",
+            "write Turtle: rdflib (s)": f"{rdf_write:.1f} ({rdf_write / ox_write:.0f}×)",
+            "query median: rdflib (ms)": f"{rdf_median * 1000:.1f} ({rdf_median / ox_median:.0f}×)",
+        }
+    else:
+        row |= {k: "not run" for k in ("load: rdflib (s)", "write Turtle: rdflib (s)",
+                                        "query median: rdflib (ms)")}  # fmt: skip
+    shutil.rmtree(corpus)
+    shutil.rmtree(out)
+    return row
+
+
+def bundled_cold_build(work: Path) -> tuple[float, float]:
+    """``kg build`` of the bundled article in a new process: empty build folder, then warm."""
+    out = work / "bundled"
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        subprocess.run([PYTHON, "-m", "kg.cli", "build", "--out", str(out), "-q"], check=True)
+        times.append(time.perf_counter() - start)
+    return times[0], times[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--claims", type=int, default=100, help="claims per article")
+    parser.add_argument("--rdflib-max", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        cold, warm = bundled_cold_build(work)
+        rows = []
+        for size in (int(s) for s in args.sizes.split(",")):
+            print(f"measuring {size:,} claims…", file=sys.stderr, flush=True)
+            rows.append(measure(size, args.claims, work, args.rdflib_max))
+    header = list(rows[0])
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(row[h] for h in header) + " |" for row in rows),
+        "",
+        f"Bundled article, `kg build` in a new process: {cold:.2f} s with an empty build "
+        f"folder, {warm:.2f} s when nothing changed.",
+        f"Articles of {args.claims} claims; query medians over the "
+        f"{len(list_queries())} library queries (one warm-up run each); ratios are rdflib ÷ "
+        "Oxigraph in the same run.",
+    ]
+    table = "\n".join(lines) + "\n"
+    print(table)
+    (HERE / "results-scale.md").write_text(table, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
