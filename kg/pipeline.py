@@ -320,27 +320,33 @@ def _run_units(
     say: Progress,
 ) -> Iterator[_UnitResult]:
     units_dir = build_dir / CACHE / "units"
-    _WORKER.update(shared=shared, context=entity_graph, base=base, units=units_dir)
-    articles = [p for p in stale if p.name != SHARED]
-    if any(p.name == SHARED for p in stale):
-        yield _shared_unit(next(p for p in stale if p.name == SHARED), shared, shared_graphs)
-    workers = min(jobs or os.cpu_count() or 1, len(articles))
-    done = 0
+    _WORKER.update(shared=shared, graphs=shared_graphs, context=entity_graph, base=base,
+                   units=units_dir)  # fmt: skip
+    workers = min(jobs or os.cpu_count() or 1, len(stale))
+    done, articles = 0, sum(1 for p in stale if p.name != SHARED)
+    pool: ProcessPoolExecutor | None = None
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        results: Iterable[_UnitResult] = map(_article_unit, articles)
-        for result in results:
-            done += 1
-            say(f"built {done}/{len(articles)} article(s)") if done % 50 == 0 else None
-            yield result
-        return
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        chunk = max(1, len(articles) // (workers * 8))
-        for result in pool.map(_article_unit, articles, chunksize=chunk):
-            done += 1
-            if done % 50 == 0 or done == len(articles):
-                say(f"built {done}/{len(articles)} article(s) on {workers} processes")
-            yield result
+        results: Iterator[_UnitResult] = map(_unit, stale)
+    else:
+        context = multiprocessing.get_context("fork")
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        chunk = max(1, len(stale) // (workers * 8))
+        results = pool.map(_unit, stale, chunksize=chunk)
+        say(f"building on {workers} processes")
+    for result in results:
+        done += result.name != SHARED
+        if result.name != SHARED and (done % 50 == 0 or done == articles):
+            say(f"built {done}/{articles} article(s)")
+        yield result
+    if pool is not None:
+        pool.shutdown()
+
+
+def _unit(plan: _Plan) -> _UnitResult:
+    """Build one unit (in a worker process when there are several)."""
+    if plan.name == SHARED:
+        return _shared_unit(plan, _WORKER["shared"], _WORKER["graphs"])
+    return _article_unit(plan)
 
 
 def _shared_unit(plan: _Plan, shared: SharedInput, graphs: Mapping[URIRef, Graph]) -> _UnitResult:
