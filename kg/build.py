@@ -12,12 +12,13 @@ same graph.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
+from rdflib.plugins.serializers.nquads import _nq_row
 from rdflib.term import Node
 
 from kg import __version__
@@ -68,13 +69,32 @@ class BuiltCorpus:
     graphs: Mapping[URIRef, Graph]
 
 
+Quad = tuple[Node, Node, Node, URIRef]
+
+
 @dataclass(frozen=True)
 class BuiltArticle:
     """One article as RDF: ``graph`` is its named graph (everything it contributes),
-    ``nanopubs`` its context graph and one nanopublication per claim."""
+    ``quads`` its context graph and one nanopublication per claim.
+
+    The nanopublications stay plain quads: a corpus build only writes them out, and adding
+    them to an rdflib Dataset cost more than building the article graph."""
 
     graph: Graph
-    nanopubs: Dataset
+    quads: tuple[Quad, ...]
+    base: str = DEFAULT_BASE
+
+    @property
+    def nanopubs(self) -> Dataset:
+        """The nanopublications as an rdflib Dataset (built on each call)."""
+        dataset = Dataset()
+        dataset.addN(self.quads)  # type: ignore[arg-type]
+        _bind(dataset, self.base)
+        return dataset
+
+    def nquads(self) -> str:
+        """The nanopublications as N-Quads text, one line per quad, in a stable order."""
+        return "".join(sorted(_nq_row(q[:3], q[3]) for q in self.quads))  # type: ignore[no-untyped-call]
 
 
 def decimal(value: Decimal) -> Literal:
@@ -106,20 +126,21 @@ def build_shared(
 
 def build_article(article: Article, base: str = DEFAULT_BASE) -> BuiltArticle:
     """One article's named graph and nanopublications."""
-    nanopubs = Dataset()
-    _add(nanopubs.graph(ID[f"graph/{article.id}/context"]), _article_triples(article))
+    quads: list[Quad] = []
+    context = ID[f"graph/{article.id}/context"]
+    quads += ((s, p, o, context) for s, p, o in _article_triples(article))
     for claim in article.claims:
-        _add_nanopublication(nanopubs, article, claim)
-    graph = Graph()
-    for part in nanopubs.graphs():
-        if not _is_nanopub_bookkeeping(part.identifier):
-            for triple in part:
-                graph.add(triple)
+        quads += _nanopublication(article, claim)
     if base != DEFAULT_BASE:
-        graph, nanopubs = rebase_graph(graph, base), _rebase_dataset(nanopubs, base)
+        quads = [
+            (_rebase_term(s, base), _rebase_term(p, base), _rebase_term(o, base),
+             URIRef(rebase_iri(g, base)))
+            for s, p, o, g in quads
+        ]  # fmt: skip
+    graph = Graph()
+    _add(graph, (q[:3] for q in quads if not _is_nanopub_bookkeeping(q[3])))
     _bind(graph, base)
-    _bind(nanopubs, base)
-    return BuiltArticle(graph, nanopubs)
+    return BuiltArticle(graph, tuple(quads), base)
 
 
 def build_corpus(corpus: Corpus, base: str = DEFAULT_BASE) -> BuiltCorpus:
@@ -131,8 +152,7 @@ def build_corpus(corpus: Corpus, base: str = DEFAULT_BASE) -> BuiltCorpus:
     for article in corpus.articles:
         built = build_article(article, base)
         graphs[_rebase_term(article_graph_iri(article.id), base)] = built.graph  # type: ignore[index]
-        for quad in built.nanopubs.quads():
-            dataset.add(quad)  # type: ignore[arg-type]
+        dataset.addN(built.quads)  # type: ignore[arg-type]
     union = Graph()
     for part in graphs.values():
         _add(union, part)
@@ -344,26 +364,23 @@ def _provenance_triples(article: Article, claim: Claim) -> Iterable[Triple]:
     yield node, CKG.curatedAtLine, Literal(claim.located.line, datatype=XSD.integer)
 
 
-def _add_nanopublication(dataset: Dataset, article: Article, claim: Claim) -> None:
+def _nanopublication(article: Article, claim: Claim) -> Iterator[Quad]:
     nanopub = ID[f"np/{article.id}/{claim.id}"]
-    parts = {
-        name: URIRef(f"{nanopub}/{name}") for name in ("head", "assertion", "provenance", "pubinfo")
-    }
-    head = dataset.graph(parts["head"])
-    head.add((nanopub, RDF.type, NP.Nanopublication))
-    head.add((nanopub, NP.hasAssertion, parts["assertion"]))
-    head.add((nanopub, NP.hasProvenance, parts["provenance"]))
-    head.add((nanopub, NP.hasPublicationInfo, parts["pubinfo"]))
-    head.add((parts["assertion"], RDF.type, NP.Assertion))
-    head.add((parts["provenance"], RDF.type, NP.Provenance))
-    head.add((parts["pubinfo"], RDF.type, NP.PublicationInfo))
-    _add(dataset.graph(parts["assertion"]), _assertion_triples(article, claim))
-    provenance = dataset.graph(parts["provenance"])
-    _add(provenance, _provenance_triples(article, claim))
-    provenance.add((parts["assertion"], PROV.wasDerivedFrom, article_iri(article.id)))
-    pubinfo = dataset.graph(parts["pubinfo"])
-    pubinfo.add((nanopub, PROV.wasAttributedTo, TOOL))
-    pubinfo.add((nanopub, DCTERMS.source, article_iri(article.id)))
+    head, assertion, provenance, pubinfo = (
+        URIRef(f"{nanopub}/{name}") for name in ("head", "assertion", "provenance", "pubinfo")
+    )
+    yield nanopub, RDF.type, NP.Nanopublication, head
+    yield nanopub, NP.hasAssertion, assertion, head
+    yield nanopub, NP.hasProvenance, provenance, head
+    yield nanopub, NP.hasPublicationInfo, pubinfo, head
+    yield assertion, RDF.type, NP.Assertion, head
+    yield provenance, RDF.type, NP.Provenance, head
+    yield pubinfo, RDF.type, NP.PublicationInfo, head
+    yield from ((s, p, o, assertion) for s, p, o in _assertion_triples(article, claim))
+    yield from ((s, p, o, provenance) for s, p, o in _provenance_triples(article, claim))
+    yield assertion, PROV.wasDerivedFrom, article_iri(article.id), provenance
+    yield nanopub, PROV.wasAttributedTo, TOOL, pubinfo
+    yield nanopub, DCTERMS.source, article_iri(article.id), pubinfo
 
 
 # ---------------------------------------------------------------- external evidence
@@ -440,15 +457,4 @@ def rebase_graph(graph: Graph, base: str) -> Graph:
     moved = Graph()
     for s, p, o in graph:
         moved.add((_rebase_term(s, base), _rebase_term(p, base), _rebase_term(o, base)))
-    return moved
-
-
-def _rebase_dataset(dataset: Dataset, base: str) -> Dataset:
-    moved = Dataset()
-    for part in dataset.graphs():
-        if isinstance(part.identifier, BNode) or part.identifier == dataset_default_graph():
-            continue
-        target = moved.graph(_rebase_term(part.identifier, base))  # type: ignore[arg-type]
-        for s, p, o in part:
-            target.add((_rebase_term(s, base), _rebase_term(p, base), _rebase_term(o, base)))
     return moved

@@ -30,7 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from rdflib import Dataset, Graph, URIRef
+from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
 from kg import __version__
@@ -386,7 +386,7 @@ def _article_unit(plan: _Plan) -> _UnitResult:
     folder = _unit_folder(plan.name, plan.key)
     name = str(_rebased(article_graph_iri(article.id), base))
     files = {name: _write_sorted_nt(folder, "graph.nt", built.graph)}
-    _write_nquads(folder / "nanopubs.nq", built.nanopubs)
+    (folder / "nanopubs.nq").write_text(built.nquads(), encoding="utf-8")
     _seal(folder)
     claim_class = _rebased(CKG.Claim, base)
     types = Counter(
@@ -421,10 +421,6 @@ def _write_sorted_nt(folder: Path, name: str, graph: Graph) -> str:
     text = "\n".join(sorted(line for line in lines if line.strip())) + "\n"
     (folder / name).write_text(text, encoding="utf-8")
     return name
-
-
-def _write_nquads(path: Path, dataset: Dataset) -> None:
-    path.write_text(dataset.serialize(format="nquads"), encoding="utf-8")
 
 
 # ---------------------------------------------------------------- store, manifest, cache

@@ -9,7 +9,7 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF, XSD
 
-from kg.build import BuiltCorpus, build_corpus
+from kg.build import BuiltCorpus, build_article, build_corpus
 from kg.load import Corpus
 from kg.namespaces import CKG, NP, OA, QUDT, claim_iri
 from kg.serialize import OUTPUT_FILES, write_outputs
@@ -62,6 +62,20 @@ def test_one_nanopublication_per_claim(corpus: Corpus, built: BuiltCorpus) -> No
             [graph_name] = {o for _, _, o, _ in dataset.quads((nanopub, part, None, None))}
             assert isinstance(graph_name, URIRef)
             assert len(dataset.graph(graph_name)) > 0, f"{nanopub} {part} is empty"
+
+
+def test_nanopublications_written_as_nquads_are_the_built_quads(corpus: Corpus) -> None:
+    built = build_article(corpus.articles[0])
+    text = built.nquads()
+    assert text.splitlines() == sorted(text.splitlines())
+    parsed = Dataset()
+    parsed.parse(data=text, format="nquads")
+    assert set(parsed.quads()) == set(built.nanopubs.quads()) and len(built.quads) > 1000
+    assert {q[3] for q in built.quads} >= {
+        URIRef(f"{str(claim_iri(ARTICLE_ID, c.id)).replace('/claim/', '/np/')}/{part}")
+        for c in corpus.articles[0].claims
+        for part in ("head", "assertion", "provenance", "pubinfo")
+    }
 
 
 def test_assertion_holds_what_provenance_holds_where(built: BuiltCorpus) -> None:
