@@ -51,7 +51,7 @@ from kg.load import (
 from kg.namespaces import CKG, DEFAULT_BASE, ENTITY_GRAPH, PREFIXES, article_graph_iri, rebase_iri
 from kg.resources import data_dir
 from kg.serialize import FORMATS, GraphFile, write_atomically, write_corpus_outputs
-from kg.store import drop_graphs, open_store, replace_graph
+from kg.store import drop_graphs, open_store, replace_graphs
 from kg.validate import Violation, validate_graph
 
 SHARED = "_shared"
@@ -449,10 +449,9 @@ def _update_store(
                 loaded.pop(graph.name, None)
             manifest["store"] = loaded
             _write_manifest(build_dir, manifest)
-            for graph in changed:
-                replace_graph(store, graph.name, graph.path)
-                loaded[graph.name] = unit_keys[graph.name]
+            replace_graphs(store, ((g.name, g.path) for g in changed))
             store.flush()
+            loaded |= {g.name: unit_keys[g.name] for g in changed}
         manifest["store"] = loaded
     finally:
         del store

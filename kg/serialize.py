@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import multiprocessing
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 from rdflib import Dataset, Graph, Literal, plugin
@@ -191,8 +194,6 @@ def write_corpus_outputs(
 
     if "nt" in formats:
         emit("claimkg.nt", lambda path: _merge_sorted([g.path for g in graphs], path))
-    if "ttl" in formats:  # rdflib's Turtle reads best: subjects grouped, "a" first, short names
-        emit("claimkg.ttl", _text(union_graph().serialize(format="claimkg-turtle")))
     if "nq" in formats:
         emit("claimkg.nq", lambda path: _write_nquads(graphs, path))
     if "trig" in formats:
@@ -203,15 +204,51 @@ def write_corpus_outputs(
         # Oxigraph would escape the slashes of id:claim/… names: data IRIs are written in full
         short = {p: n for p, n in prefixes.items() if p != "id"}
         emit("claimkg.trig", lambda path: _ox_write(path, quads, ox.RdfFormat.TRIG, short))
-    if "jsonld" in formats:
-        graph = union_graph()
-        jsonld = graph.serialize(format="json-ld", context=jsonld_context(graph), indent=2)
-        emit("claimkg.jsonld", _text(jsonld))
-    if "kgx" in formats and kgx is not None:
-        for name, text in kgx(union_graph()).items():
+    renderers: dict[str, Callable[[Graph], Mapping[str, str]]] = {
+        # rdflib's Turtle reads best: subjects grouped, "a" first, short names
+        "ttl": lambda graph: {"claimkg.ttl": graph.serialize(format="claimkg-turtle")},
+        "jsonld": lambda graph: {
+            "claimkg.jsonld": graph.serialize(
+                format="json-ld", context=jsonld_context(graph), indent=2
+            )
+        },
+    }
+    if kgx is not None:
+        renderers["kgx"] = kgx
+    wanted = [f for f in renderers if f in formats]
+    if wanted:
+        texts = _render(union_graph(), [renderers[f] for f in wanted])
+        for name, text in texts.items():
             emit(name, _text(text))
     emit("validation-report.ttl", _text(_CONFORMING))
     return written
+
+
+# Set before the rendering processes fork, so that they inherit the graph unpickled.
+_RENDERING: dict[str, Any] = {}
+
+
+def _render(
+    graph: Graph, renderers: Sequence[Callable[[Graph], Mapping[str, str]]]
+) -> dict[str, str]:
+    """Run rdflib's serialisers, one process each when there are cores to spare: they are
+    pure Python and took most of a small corpus's build."""
+    workers = min(len(renderers), os.cpu_count() or 1)
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        parts = [render(graph) for render in renderers]
+    else:
+        _RENDERING.update(graph=graph, renderers=renderers)
+        context = multiprocessing.get_context("fork")
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                parts = list(pool.map(_render_one, range(len(renderers))))
+        finally:
+            _RENDERING.clear()
+    return {name: text for part in parts for name, text in part.items()}
+
+
+def _render_one(index: int) -> Mapping[str, str]:
+    return dict(_RENDERING["renderers"][index](_RENDERING["graph"]))
 
 
 def _text(text: str) -> Callable[[Path], None]:

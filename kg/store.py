@@ -11,8 +11,10 @@ writes); and the default graph of a query is the union of the named graphs.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 from oxrdflib.store import OxigraphStore
@@ -32,11 +34,48 @@ def open_store(path: Path | None = None, read_only: bool = False) -> ox.Store:
     return ox.Store(str(path))
 
 
-def replace_graph(store: ox.Store, graph_iri: str, ntriples: Path) -> None:
-    """Make the named graph ``graph_iri`` hold exactly the triples of the file ``ntriples``."""
-    name = ox.NamedNode(graph_iri)
-    store.remove_graph(name)
-    store.load(path=str(ntriples), format=ox.RdfFormat.N_TRIPLES, to_graph=name)
+def replace_graphs(store: ox.Store, graphs: Iterable[tuple[str, Path]]) -> None:
+    """Make each named graph hold exactly the triples of its N-Triples file.
+
+    One bulk load of all the files as a single N-Quads stream: on disk, Oxigraph's
+    transactional load of a hundred small files took twice as long, and a bulk load per
+    file barely less. A bulk load is not atomic; the caller records which graphs it
+    trusts (``kg.pipeline`` forgets them in its manifest first).
+    """
+    graphs = list(graphs)
+    for iri, _ in graphs:
+        store.remove_graph(ox.NamedNode(iri))
+    if graphs:
+        stream = io.BufferedReader(_AsNQuads(graphs), buffer_size=1 << 20)
+        store.bulk_load(stream, format=ox.RdfFormat.N_QUADS)
+
+
+class _AsNQuads(io.RawIOBase):
+    """N-Triples files read as one N-Quads stream: each line gets its file's graph name.
+
+    Sound because an N-Triples line ends in `` .`` and a literal cannot hold a raw newline.
+    """
+
+    def __init__(self, graphs: Iterable[tuple[str, Path]]) -> None:
+        self._graphs = iter(graphs)
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            try:
+                iri, path = next(self._graphs)
+            except StopIteration:
+                return 0
+            name = ox.NamedNode(iri)  # checks the IRI before it goes into the text
+            text = path.read_bytes().replace(b" .\n", f" {name} .\n".encode())
+            self._pending = memoryview(text)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
 
 
 def drop_graphs(store: ox.Store, keep: Iterable[str]) -> list[str]:
