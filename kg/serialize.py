@@ -281,14 +281,12 @@ def _merge_sorted(paths: Sequence[Path], out: Path) -> None:
 
 
 def _write_nquads(graphs: Sequence[GraphFile], out: Path) -> None:
-    with out.open("w", encoding="utf-8") as sink:
+    """Concatenate the N-Triples files, each line given its graph's name (an N-Triples line
+    ends in `` .`` and a literal cannot hold a raw newline, so one replace per file does it)."""
+    with out.open("wb") as sink:
         for graph in graphs:
-            suffix = f" <{graph.name}> .\n"
-            with graph.path.open(encoding="utf-8") as source:
-                for line in source:
-                    line = line.rstrip()
-                    if line.endswith("."):
-                        sink.write(line[:-1].rstrip() + suffix)
+            name = f" {ox.NamedNode(graph.name)} .\n".encode()
+            sink.write(graph.path.read_bytes().replace(b" .\n", name))
 
 
 def _triples(path: Path) -> Iterator[ox.Triple]:

@@ -10,6 +10,7 @@ import shutil
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
@@ -60,6 +61,10 @@ def test_each_article_builds_into_its_own_named_graph(corpus_copy: Path, tmp_pat
     assert str(ENTITY_GRAPH) in names and len(names) == 4  # + the external evidence
     nquads = (tmp_path / "b" / "claimkg.nq").read_text(encoding="utf-8")
     assert f"<{article_graph_iri('mini-trial-followup')}> .\n" in nquads
+    parsed = list(ox.parse(nquads, format=ox.RdfFormat.N_QUADS))
+    stored = open_store(tmp_path / "b" / STORE, read_only=True)
+    assert len(parsed) == len(set(parsed)) == len(stored)
+    assert {q.graph_name.value for q in parsed} == names
 
 
 def test_the_same_trial_drug_and_doi_are_one_node_across_articles(
