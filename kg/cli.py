@@ -118,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
             help=f"{verb} these RDF files instead of the graph built from the corpus",
         )  # fmt: skip
 
-    def build_option(command: argparse.ArgumentParser) -> None:
+    def build_folder_option(command: argparse.ArgumentParser) -> None:
         command.add_argument(
             "--build",
             type=Path,
@@ -127,6 +127,9 @@ def _parser() -> argparse.ArgumentParser:
             help="build folder whose store is read, brought up to date with the corpus first "
             "(default: $KG_BUILD or build/)",
         )
+
+    def build_option(command: argparse.ArgumentParser) -> None:
+        build_folder_option(command)
         command.add_argument(
             "--engine",
             choices=ENGINES,
@@ -360,10 +363,7 @@ def _parser() -> argparse.ArgumentParser:
     push.add_argument("--timeout", type=float, default=60.0, metavar="S", help="default 60 s")
     push.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     corpus_option(push)
-    push.add_argument(
-        "--build", type=Path, default=Path(os.environ.get("KG_BUILD", "build")), metavar="DIR",
-        help="build folder (default: $KG_BUILD or build/)",
-    )  # fmt: skip
+    build_folder_option(push)
     push.set_defaults(run=_push)
 
     links = commands.add_parser(
