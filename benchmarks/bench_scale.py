@@ -156,7 +156,8 @@ def bundled_cold_build(work: Path, repeat: int = 5) -> tuple[float, float]:
     """Median ``kg build`` of the bundled article in a new process: with an empty build
     folder, then with nothing changed."""
     out = work / "bundled"
-    cold, warm = [], []
+    cold: list[float] = []
+    warm: list[float] = []
     for _ in range(repeat):
         shutil.rmtree(out, ignore_errors=True)
         for times in (cold, warm):
