@@ -5,6 +5,19 @@ validation and queries scale. This writes corpora of any size that `kg build` ac
 are: the real entities, external evidence and mappings, plus invented interviews with the real
 article's claim-type mix and vocabulary. The same arguments give byte-identical files.
 
+The trials grow with the corpus, as in a real literature. A pool of ``max(5, articles // 5)``
+trials — the five real ones (LEONARDA-1, LEONARDA-2, PALOMA-3, MONALEESA-3, DAWNA-1) and
+invented ones named in letters only (``SYNTH-ALPHA-KILO``), each with an experimental arm
+(one of the five real CDK4/6 inhibitors plus fulvestrant or letrozole) and a placebo arm — is
+written to ``entities/synthetic-trials.yaml``. Each article is mostly about one primary trial,
+dealt out so that every trial is the primary trial of about five articles (article 1, and
+every pool-size-th article after it, is about LEONARDA-1), and mentions two comparator trials
+drawn from the pool. Why: had every article reported on the same five trials, the queries that
+join claims across the corpus on a trial, its arms and an endpoint (``arms-side-by-side.rq``,
+``check-proportions.rq``, …) would return a cross product growing with the square of the
+corpus; with the pool, each trial gathers about the same number of claims at any corpus size,
+and join results grow linearly.
+
     .venv/bin/python benchmarks/synthetic_corpus.py OUT --articles 1000 --claims 100 [--seed 0]
 """
 
@@ -85,7 +98,7 @@ class _Trial:
 
 
 # MONARCH 2 is left out: the "2" of its name would be a number that no claim carries.
-_TRIALS = (
+_REAL_TRIALS = (
     _Trial("leonarda-1", "LEONARDA-1", "leonarda-1-lerociclib-arm", "leonarda-1-placebo-arm",
            "lerociclib", "fulvestrant", "leonarda-1-population"),
     _Trial("leonarda-2", "LEONARDA-2", "leonarda-2-lerociclib-arm", "leonarda-2-placebo-arm",
@@ -97,7 +110,19 @@ _TRIALS = (
     _Trial("dawna-1", "DAWNA-1", "dawna-1-dalpiciclib-arm", "dawna-1-placebo-arm",
            "dalpiciclib", "fulvestrant"),
 )  # fmt: skip
-_TRIAL_WEIGHTS = (4, 1, 1, 1, 1)
+_PRIMARY_WEIGHT, _COMPARATORS = 4, 2
+"""An article's primary trial is drawn 4 times as often as each of its 2 comparator trials."""
+ARTICLES_PER_TRIAL = 5
+"""The trial pool holds ``max(5, articles // ARTICLES_PER_TRIAL)`` trials."""
+TRIALS_FILE = "synthetic-trials.yaml"
+"""The entities file (in ``OUT/entities/``) defining the invented trials and their arms."""
+# Invented trial names are letters only: no digit of a name ends up in a quote (cf. MONARCH 2).
+_CODE_WORDS = (
+    "ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO", "FOXTROT", "GOLF", "HOTEL", "INDIA",
+    "JULIETT", "KILO", "LIMA", "MIKE", "NOVEMBER", "OSCAR", "PAPA", "QUEBEC", "ROMEO",
+    "SIERRA", "TANGO", "UNIFORM", "VICTOR", "WHISKEY", "XRAY", "YANKEE", "ZULU",
+)  # fmt: skip
+_PARTNERS = ("fulvestrant", "fulvestrant", "letrozole")
 _DRUGS = ("lerociclib", "palbociclib", "ribociclib", "abemaciclib", "dalpiciclib")
 _TARGETS = (
     ("cdk4-cyclin-d1", "CDK4/cyclin D1"), ("cdk6-cyclin-d3", "CDK6/cyclin D3"),
@@ -234,6 +259,8 @@ class GeneratedCorpus:
     article_dirs: tuple[str, ...]
     claim_types: tuple[tuple[str, int], ...]
     """Claims per type in every article, in the order of :data:`REAL_MIX`."""
+    trials: int
+    """The size of the trial pool: the five real trials and the invented ones."""
 
 
 def claim_mix(total: int) -> dict[str, int]:
@@ -254,8 +281,12 @@ def claim_mix(total: int) -> dict[str, int]:
 class _ArticleWriter:
     """Draws the units (sentences with their claims) of one article from its own RNG."""
 
-    def __init__(self, rng: random.Random, claims: int, references: int) -> None:
+    def __init__(
+        self, rng: random.Random, claims: int, references: int, trials: Sequence[_Trial]
+    ) -> None:
         self.rng = rng
+        self.trials = tuple(trials)
+        self.trial_weights = (_PRIMARY_WEIGHT, *(1 for _ in trials[1:]))
         self.references = references
         self.width = max(3, len(str(claims)))  # one unit per claim at most
         self.serial = 0
@@ -266,7 +297,8 @@ class _ArticleWriter:
         return _Unit(number=number, tag=f"{noun} {letter}-{number}")
 
     def trial(self) -> _Trial:
-        return self.rng.choices(_TRIALS, weights=_TRIAL_WEIGHTS)[0]
+        """One of the article's trials: its primary trial (the first) or a comparator."""
+        return self.rng.choices(self.trials, weights=self.trial_weights)[0]
 
     def citation(self) -> str:
         """Citation markers for a sentence, or none (seven sentences in ten)."""
@@ -1194,11 +1226,17 @@ def _slug(title: str) -> str:
     return "-".join(re.findall(r"[a-z]+", title.lower())[:4])
 
 
-def _article_files(seed: int, index: int, claims: int) -> tuple[dict[str, str], set[str]]:
-    """The files of article ``index`` (path in its folder → text) and the entity ids used."""
+def _article_files(
+    seed: int, index: int, claims: int, pool: Sequence[_Trial], primary: int
+) -> tuple[dict[str, str], set[str]]:
+    """The files of article ``index`` (path in its folder → text) and the entity ids used.
+    The article is mostly about trial ``pool[primary]`` and mentions comparators from ``pool``."""
     rng = random.Random(f"claimkg-synthetic:{seed}:article:{index}")
     n_references = min(15, 3 + claims // 12)
-    writer = _ArticleWriter(rng, claims, n_references)
+    # comparators: distinct trials of the pool other than the primary one
+    drawn = rng.sample(range(len(pool) - 1), min(_COMPARATORS, len(pool) - 1))
+    trials = [pool[primary], *(pool[i + (i >= primary)] for i in drawn)]
+    writer = _ArticleWriter(rng, claims, n_references, trials)
     units = _draw_units(writer, claim_mix(claims))
     rng.shuffle(units)
 
@@ -1309,6 +1347,77 @@ def _render_coverage(sections: Iterable[_Section]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------- the trial pool
+
+
+def _code_name(k: int) -> str:
+    """The ``k``-th invented trial name: ``SYNTH-ALPHA-ALPHA``, ``SYNTH-ALPHA-BRAVO``, …
+    (two code words, then three, …)."""
+    words, width = len(_CODE_WORDS), 2
+    while k >= words**width:
+        k -= words**width
+        width += 1
+    parts = []
+    for _ in range(width):
+        k, r = divmod(k, words)
+        parts.append(_CODE_WORDS[r])
+    return "-".join(["SYNTH", *reversed(parts)])
+
+
+def trial_pool_size(articles: int) -> int:
+    """How many trials (the five real ones included) a corpus of ``articles`` articles has."""
+    return max(len(_REAL_TRIALS), articles // ARTICLES_PER_TRIAL)
+
+
+def _trial_pool(seed: int, size: int) -> tuple[_Trial, ...]:
+    """The five real trials, then ``size - 5`` invented ones with their arms."""
+    rng = random.Random(f"claimkg-synthetic:{seed}:trials")
+    pool = list(_REAL_TRIALS)
+    for k in range(size - len(_REAL_TRIALS)):
+        name = _code_name(k)
+        trial_id, drug, partner = name.lower(), rng.choice(_DRUGS), rng.choice(_PARTNERS)
+        pool.append(
+            _Trial(trial_id, name, f"{trial_id}-{drug}-arm", f"{trial_id}-placebo-arm", drug,
+                   partner)
+        )  # fmt: skip
+    return tuple(pool)
+
+
+def _primaries(seed: int, pool_size: int, articles: int) -> list[int]:
+    """Each article's primary trial (an index into the pool): the pool dealt out in a
+    shuffled order, LEONARDA-1 first, so that every trial is the primary trial of
+    ``articles / pool_size`` articles (rounded up or down)."""
+    order = list(range(1, pool_size))
+    random.Random(f"claimkg-synthetic:{seed}:primaries").shuffle(order)
+    order.insert(0, 0)
+    return [order[i % pool_size] for i in range(articles)]
+
+
+def _render_trials(seed: int, trials: Iterable[_Trial]) -> str:
+    """The entities file of the invented trials and their arms, in the form of
+    corpus/entities/trials-and-people.yaml."""
+    lines = [
+        f"# Invented trials and their arms (seed {seed}), written by "
+        "benchmarks/synthetic_corpus.py:",
+        "# each is the primary trial of a handful of synthetic articles.",
+    ]
+    for t in trials:
+        lines += [
+            f"- id: {t.id}",
+            "  type: ClinicalTrial",
+            f"  label: {t.name}",
+            f"- id: {t.arm}",
+            "  type: TrialArm",
+            f"  label: {t.name} {t.drug} plus {t.partner} arm",
+            f"  parts: [{t.drug}, {t.partner}]",
+            f"- id: {t.control}",
+            "  type: TrialArm",
+            f"  label: {t.name} placebo plus {t.partner} arm",
+            f"  parts: [placebo, {t.partner}]",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 # ---------------------------------------------------------------- the corpus
 
 
@@ -1355,17 +1464,22 @@ def generate(out: Path, articles: int, claims_per_article: int, seed: int = 0) -
         ):
             shutil.rmtree(child)
     shutil.copytree(corpus / "entities", out / "entities")
+    if (out / "entities" / TRIALS_FILE).exists():
+        raise RuntimeError(f"the bundled entities already have a file named {TRIALS_FILE}")
+    pool = _trial_pool(seed, trial_pool_size(articles))
+    _write(out / "entities" / TRIALS_FILE, _render_trials(seed, pool[len(_REAL_TRIALS) :]))
     shutil.copytree(corpus / "external-evidence", out / "external-evidence")
     mappings = _shared_mappings(data_dir("ontology") / "mappings.sssom.tsv")
     _write(out / "mappings.sssom.tsv", mappings)
 
     known = _entity_ids(out / "entities")
     names = []
+    primaries = _primaries(seed, len(pool), articles)
     for index in range(1, articles + 1):
         name = f"synthetic-{index:05d}"
-        files, used = _article_files(seed, index, claims_per_article)
+        files, used = _article_files(seed, index, claims_per_article, pool, primaries[index - 1])
         if missing := used - known:
-            raise RuntimeError(f"the bundled entities no longer define {sorted(missing)}")
+            raise RuntimeError(f"the corpus entities do not define {sorted(missing)}")
         for relative, text in files.items():
             _write(out / name / relative, text)
         names.append(name)
@@ -1377,6 +1491,7 @@ def generate(out: Path, articles: int, claims_per_article: int, seed: int = 0) -
         claims=articles * claims_per_article,
         article_dirs=tuple(names),
         claim_types=tuple(claim_mix(claims_per_article).items()),
+        trials=len(pool),
     )
 
 
@@ -1410,6 +1525,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"  articles: {result.article_dirs[0]} … {result.article_dirs[-1]}")
     print(f"  claims per article: {mix}")
+    print(
+        f"  trials: {result.trials} ({len(_REAL_TRIALS)} real, "
+        f"{result.trials - len(_REAL_TRIALS)} invented in entities/{TRIALS_FILE})"
+    )
     print("  shared: entities/, external-evidence/, mappings.sssom.tsv")
     print(f"next: kg build --corpus {result.path}")
     return 0

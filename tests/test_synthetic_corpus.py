@@ -6,15 +6,18 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+import yaml
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
 from kg.cli import main
+from kg.load import load_shared
 
 GENERATOR = Path(__file__).resolve().parent.parent / "benchmarks" / "synthetic_corpus.py"
 CKG = "https://w3id.org/claimkg/vocab/"
@@ -75,3 +78,41 @@ def test_claim_mix_follows_the_real_article(generator: ModuleType) -> None:
     assert generator.claim_mix(179) == generator.REAL_MIX
     for total in (1, 7, 12, 60, 100, 200, 1000):
         assert sum(generator.claim_mix(total).values()) == total
+
+
+def test_trials_grow_with_the_corpus(generator: ModuleType, tmp_path: Path) -> None:
+    """Each trial gathers the claims of a handful of articles, not of the whole corpus: a
+    corpus-wide join on a trial's arms grows with the corpus, not with its square."""
+    articles = 40
+    corpus = generator.generate(tmp_path / "corpus", articles, 60).path
+    trials_file = corpus / "entities" / generator.TRIALS_FILE
+    assert trials_file.is_file()
+
+    # the invented trials and arms load with the corpus's entities, in the real files' form
+    entities = load_shared(corpus).entities
+    invented = {r["id"] for r in yaml.safe_load(trials_file.read_text(encoding="utf-8")) or []}
+    assert invented <= set(entities)
+    trials = {e.id for e in entities.values() if e.type == URIRef(CKG + "ClinicalTrial")}
+    pool = {"leonarda-1", "leonarda-2", "paloma-3", "monaleesa-3", "dawna-1"}
+    pool |= trials & invented
+    assert len(pool) == generator.trial_pool_size(articles) == articles // 5
+    for trial in trials & invented:
+        assert not any(c.isdigit() for c in entities[trial].label)  # no number in quotes
+        arms = [e for e in entities.values() if e.id.startswith(f"{trial}-")]
+        assert {e.type for e in arms} == {URIRef(CKG + "TrialArm")}
+        assert sorted("placebo" in e.parts for e in arms) == [False, True]
+
+    # per article, the claims about each trial's arms
+    per_article: dict[str, Counter[str]] = {}
+    for claims_file in sorted(corpus.glob("synthetic-*/claims/*.yaml")):
+        counts = per_article.setdefault(claims_file.parent.parent.name, Counter())
+        for claim in yaml.safe_load(claims_file.read_text(encoding="utf-8")):
+            context = claim.get("context") or {}
+            if "arm" in context:
+                counts[context["trial"]] += 1
+    assert set().union(*per_article.values()) == pool  # every trial of the pool is used
+    mentions = Counter(t for counts in per_article.values() for t in counts)
+    assert max(mentions.values()) <= articles // 2
+    primary = Counter(counts.most_common(1)[0][0] for counts in per_article.values())
+    assert max(primary.values()) <= 2 * articles // len(pool)
+    assert per_article["synthetic-00001"].most_common(1)[0][0] == "leonarda-1"
