@@ -183,6 +183,7 @@ def main() -> None:
         for size in (int(s) for s in args.sizes.split(",")):
             print(f"measuring {size:,} claims…", file=sys.stderr, flush=True)
             rows.append(measure(size, args.claims, work, args.rdflib_max, args.warm_up_max))
+            print(json.dumps(rows[-1], ensure_ascii=False), file=sys.stderr, flush=True)
     header = list(rows[0])
     lines = [
         "| " + " | ".join(header) + " |",
