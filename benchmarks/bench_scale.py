@@ -171,10 +171,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--claims", type=int, default=100, help="claims per article")
-    parser.add_argument("--rdflib-max", type=int, default=100_000,
-                        help="skip rdflib's side above this many claims")
-    parser.add_argument("--warm-up-max", type=int, default=10_000,
-                        help="above this many claims, each query runs once (no warm-up run)")
+    parser.add_argument(
+        "--rdflib-max", type=int, default=100_000, help="skip rdflib's side above this many claims"
+    )
+    parser.add_argument(
+        "--warm-up-max",
+        type=int,
+        default=10_000,
+        help="above this many claims, each query runs once (no warm-up run)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
