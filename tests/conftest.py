@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -17,6 +20,7 @@ TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"
 TEST_CORPUS = FIXTURES / "corpus"
 REPO = TESTS.parent
+GENERATOR = REPO / "benchmarks" / "synthetic_corpus.py"
 BUNDLED_CORPUS = REPO / "corpus"
 ARTICLE_ID = "lerociclib-leonarda1-interview"
 ARTICLE_DIR = BUNDLED_CORPUS / ARTICLE_ID
@@ -63,3 +67,17 @@ def corpus_copy(tmp_path: Path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(BUNDLED_CORPUS, target)
     return target
+
+
+@pytest.fixture(scope="module")
+def generator() -> Iterator[ModuleType]:
+    """benchmarks/ is not a package: load the generator from its file."""
+    spec = importlib.util.spec_from_file_location("synthetic_corpus", GENERATOR)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being created
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)

@@ -5,9 +5,7 @@ the two engines are compared here."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -31,7 +29,6 @@ from kg.validate import load_shapes, validate_graph
 
 from .test_shapes import FIXTURE_FILES, INVALID, PREFIXES, _broken
 
-GENERATOR = Path(__file__).resolve().parent.parent / "benchmarks" / "synthetic_corpus.py"
 EX = Namespace("http://example.org/")
 
 
@@ -55,20 +52,6 @@ def _changed(test_built: BuiltCorpus, update: str) -> Graph:
 def test_the_valid_corpora_raise_no_suspicion(built: BuiltCorpus, test_built: BuiltCorpus) -> None:
     assert screen.suspects(built.graph) == set()
     assert screen.suspects(test_built.graph) == set()
-
-
-@pytest.fixture(scope="module")
-def generator() -> Iterator[ModuleType]:
-    """benchmarks/ is not a package: load the generator from its file."""
-    spec = importlib.util.spec_from_file_location("synthetic_corpus", GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being created
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(spec.name, None)
 
 
 def test_a_synthetic_article_raises_no_suspicion(generator: ModuleType, tmp_path: Path) -> None:

@@ -4,14 +4,10 @@ byte for byte the same for the same arguments."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-import pytest
 import yaml
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
@@ -19,22 +15,7 @@ from rdflib.namespace import RDF
 from kg.cli import main
 from kg.load import load_shared
 
-GENERATOR = Path(__file__).resolve().parent.parent / "benchmarks" / "synthetic_corpus.py"
 CKG = "https://w3id.org/claimkg/vocab/"
-
-
-@pytest.fixture(scope="module")
-def generator() -> Iterator[ModuleType]:
-    """benchmarks/ is not a package: load the generator from its file."""
-    spec = importlib.util.spec_from_file_location("synthetic_corpus", GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being created
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(spec.name, None)
 
 
 def _digests(folder: Path) -> dict[str, str]:
