@@ -281,12 +281,17 @@ def _merge_sorted(paths: Sequence[Path], out: Path) -> None:
 
 
 def _write_nquads(graphs: Sequence[GraphFile], out: Path) -> None:
-    """Concatenate the N-Triples files, each line given its graph's name (an N-Triples line
-    ends in `` .`` and a literal cannot hold a raw newline, so one replace per file does it)."""
     with out.open("wb") as sink:
         for graph in graphs:
-            name = f" {ox.NamedNode(graph.name)} .\n".encode()
-            sink.write(graph.path.read_bytes().replace(b" .\n", name))
+            sink.write(nquads_of(graph.path, graph.name))
+
+
+def nquads_of(ntriples: Path, graph_name: str) -> bytes:
+    """The N-Triples file ``ntriples`` as N-Quads in the graph ``graph_name``: one bytes
+    replace, sound because an N-Triples line ends in `` .`` and a literal cannot hold a raw
+    newline."""
+    name = f" {ox.NamedNode(graph_name)} .\n".encode()  # checks the IRI first
+    return ntriples.read_bytes().replace(b" .\n", name)
 
 
 def _triples(path: Path) -> Iterator[ox.Triple]:

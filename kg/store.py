@@ -20,6 +20,8 @@ import pyoxigraph as ox
 from oxrdflib.store import OxigraphStore
 from rdflib import Dataset, Graph
 
+from kg.serialize import nquads_of
+
 ENGINES = ("oxigraph", "rdflib")
 """Query engines: the embedded store (default) or rdflib's in-memory graph."""
 
@@ -51,10 +53,7 @@ def replace_graphs(store: ox.Store, graphs: Iterable[tuple[str, Path]]) -> None:
 
 
 class _AsNQuads(io.RawIOBase):
-    """N-Triples files read as one N-Quads stream: each line gets its file's graph name.
-
-    Sound because an N-Triples line ends in `` .`` and a literal cannot hold a raw newline.
-    """
+    """N-Triples files read as one N-Quads stream: each line gets its file's graph name."""
 
     def __init__(self, graphs: Iterable[tuple[str, Path]]) -> None:
         self._graphs = iter(graphs)
@@ -69,9 +68,7 @@ class _AsNQuads(io.RawIOBase):
                 iri, path = next(self._graphs)
             except StopIteration:
                 return 0
-            name = ox.NamedNode(iri)  # checks the IRI before it goes into the text
-            text = path.read_bytes().replace(b" .\n", f" {name} .\n".encode())
-            self._pending = memoryview(text)
+            self._pending = memoryview(nquads_of(path, iri))
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
