@@ -246,17 +246,54 @@ def _parser() -> argparse.ArgumentParser:
         help="a read-only SPARQL 1.1 Protocol endpoint over the graph",
         description=(
             "Serve the graph built from the corpus (or --data files) at http://HOST:PORT/sparql "
-            "(GET and POST; results as SPARQL JSON, XML, CSV or TSV and graphs as Turtle, "
-            "N-Triples or JSON-LD, by Accept; a query page for browsers), the query library at "
-            "/queries and each question at /queries/NAME?param=VALUE. Updates are refused. "
-            "Binds to 127.0.0.1 unless --host says otherwise. Stop with Ctrl-C."
+            "(GET and POST; SELECT/ASK as SPARQL JSON, XML, CSV or TSV and CONSTRUCT/DESCRIBE "
+            "as Turtle, N-Triples, JSON-LD or RDF/XML, by Accept; a query page for browsers "
+            "that works offline), the query library at /queries, each question at "
+            "/queries/NAME?param=VALUE and the named graphs at /graphs. Every query runs on "
+            "Oxigraph in a worker process, stopped at --timeout; answers are capped at "
+            "--max-rows (the X-Claimkg-Truncated header says so). Updates are refused; "
+            "SERVICE is refused unless --allow-service names the endpoint; FROM may name "
+            "only the dataset's own graphs. Binds to 127.0.0.1; any other address needs "
+            "--expose. Stop with Ctrl-C."
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--expose", action="store_true",
+        help="allow --host to be a non-loopback address (the endpoint becomes reachable from "
+        "other machines; put it behind a proxy you trust)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="also accept requests whose Host header is NAME (default: localhost, 127.0.0.1, "
+        "::1 and --host); repeatable",
+    )  # fmt: skip
+    serve.add_argument(
+        "--timeout", type=float, default=30.0, metavar="SECONDS",
+        help="stop a query after this long (default 30); the client gets 503",
+    )  # fmt: skip
+    serve.add_argument(
+        "--max-rows", type=int, default=10_000, metavar="N",
+        help="answer at most N rows or triples per query (default 10000)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--max-body", type=int, default=1 << 20, metavar="BYTES",
+        help="refuse request bodies larger than this with 413 (default 1 MiB)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--workers", type=int, default=max(2, os.cpu_count() or 2), metavar="N",
+        help="queries answered at once, one worker process each (default: the number of CPUs, "
+        "at least 2)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--allow-service", action="append", default=[], metavar="URL",
+        help="let SERVICE <URL> reach this remote SPARQL endpoint (exact IRI; repeatable); "
+        "each remote call counts against --timeout. Without it, SERVICE is refused",
+    )  # fmt: skip
     data_option(serve, "Serve")
     corpus_option(serve)
-    build_option(serve)
+    build_folder_option(serve)
     serve.set_defaults(run=_serve)
 
     compare = commands.add_parser(
@@ -589,14 +626,68 @@ def _graph(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from kg.serve import serve  # web stack imported only when serving
+    import ipaddress
+    import shutil
+    import tempfile
 
-    graph = _input_graph(args)
-    print(
-        f"kg: serving {len(graph)} triples at http://{args.host}:{args.port}/sparql",
-        file=sys.stderr,
-    )
-    serve(graph, args.host, args.port)
+    from kg.query_pool import DataSource, QueryPool
+    from kg.serve import LOOPBACK_HOSTS, Library, Limits, bind_socket, serve
+
+    try:
+        loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not args.expose:
+        raise _UnreadableInput(
+            f"--host {args.host} is not a loopback address: the endpoint would be reachable "
+            "from other machines; add --expose if that is what you want"
+        )
+    for name, value in (("--timeout", args.timeout), ("--max-rows", args.max_rows),
+                        ("--max-body", args.max_body), ("--workers", args.workers)):  # fmt: skip
+        if value <= 0:
+            raise _UnreadableInput(f"{name} must be positive, got {value}")
+    try:
+        listener = bind_socket(args.host, args.port)
+    except OSError as error:
+        raise _UnreadableInput(
+            f"cannot listen on {args.host}:{args.port}: {error.strerror or error}"
+        ) from None
+    snapshot = Path(tempfile.mkdtemp(prefix="kg-serve-"))
+    try:
+        if args.data:
+            data = snapshot / "data.nq"
+            read_rdf(args.data).serialize(data, format="nquads", encoding="utf-8")
+            source = DataSource(files=(data,))
+        else:
+            outcome = build(args.corpus, args.build, formats=(), store=True,
+                            progress=_Progress(quiet=False))  # fmt: skip
+            if not outcome.conforms:
+                print(_violations_text(outcome), file=sys.stderr)
+                raise _InvalidCorpus()
+            # The workers read a snapshot (hard links, instant), so a later kg build may
+            # write the store while this server runs.
+            open_store(args.build / STORE, read_only=True).backup(str(snapshot / "store"))
+            source = DataSource(store=snapshot / "store")
+        pool = QueryPool(source, size=args.workers, timeout=args.timeout)
+        pool.start()
+        library = Library({q.name: q for q in list_queries()})
+        hosts = (*LOOPBACK_HOSTS, args.host, *args.allow_host)
+        limits = Limits(args.timeout, args.max_rows, args.max_body,
+                        tuple(args.allow_service), hosts)  # fmt: skip
+        if not loopback:
+            print(f"kg: warning: serving on {args.host}, beyond this machine", file=sys.stderr)
+        shown = f"[{args.host}]" if ":" in args.host else args.host
+        print(
+            f"kg: serving {pool.triples} triples in {len(pool.graphs)} graphs at "
+            f"http://{shown}:{listener.getsockname()[1]}/sparql ({args.workers} workers, "
+            f"{args.timeout:g} s per query)",
+            file=sys.stderr,
+            flush=True,
+        )
+        serve(pool, library, limits, listener)
+    finally:
+        listener.close()
+        shutil.rmtree(snapshot, ignore_errors=True)
     return EXIT_OK
 
 

@@ -43,6 +43,14 @@ _SPARQL_TOKENS = re.compile(
 )
 
 
+# An IRI as SPARQL's IRIREF allows it (no spaces, quotes, braces or angle brackets), absolute.
+_ABSOLUTE_IRI = re.compile(r'[A-Za-z][A-Za-z0-9+.\-]*:[^<>"{}|^`\\\x00-\x20]*')
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class QueryError(Exception):
     """A query file that cannot be read, parsed or run with the given parameters."""
 
@@ -57,10 +65,18 @@ class Parameter:
     def bind(self, raw: str) -> Identifier:
         """The RDF term for ``raw`` (a command-line or URL string) of this type."""
         if self.type == "iri":
+            if not _ABSOLUTE_IRI.fullmatch(raw):
+                raise QueryError(
+                    f"parameter '{self.name}' must be an absolute IRI such as "
+                    f"https://example.org/x, got {_shorten(raw)!r}"
+                )
             return URIRef(raw)
         if self.type == "xsd:integer":
-            if not re.fullmatch(r"-?[0-9]+", raw):
-                raise QueryError(f"parameter '{self.name}' must be a whole number, got {raw!r}")
+            if not re.fullmatch(r"-?[0-9]{1,18}", raw):
+                raise QueryError(
+                    f"parameter '{self.name}' must be a whole number of at most 18 digits, "
+                    f"got {_shorten(raw)!r}"
+                )
             return Literal(int(raw))
         if self.type == "xsd:decimal":
             if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", raw):
