@@ -22,6 +22,7 @@ from rdflib.plugins.sparql.sparql import SPARQLError
 
 import kg.validate
 from kg import screen
+from kg.screen import functions, run, sparql
 from kg.build import BuiltCorpus, build_article, build_shared
 from kg.load import load_article, load_shared
 from kg.namespaces import CKG, DEFAULT_BASE, ENTITY_GRAPH
@@ -230,7 +231,7 @@ REFUSED = [
 @pytest.mark.parametrize("select", REFUSED)
 def test_sparql_the_screen_cannot_run_faithfully_is_refused(select: str) -> None:
     with pytest.raises(screen.UnsupportedShapes):
-        screen._rewrite(select, {"ex": str(EX)}, "test")
+        sparql._rewrite(select, {"ex": str(EX)}, "test")
 
 
 def test_data_oxigraph_cannot_hold_is_left_to_pyshacl(test_built: BuiltCorpus) -> None:
@@ -310,7 +311,7 @@ def _rdflib_term(term: ox.Literal | ox.NamedNode) -> Any:
 def _outcome(call: Callable[[], Any]) -> str:
     try:
         result = call()
-    except (SPARQLError, screen._SparqlError):
+    except (SPARQLError, functions._SparqlError):
         return "SPARQL error"
     except Exception as error:  # the exact path would crash: so must the screen
         return f"crash {type(error).__name__}"
@@ -333,7 +334,7 @@ def test_the_python_functions_answer_as_rdflibs(name: str) -> None:
         else:
             expression = CompValue(name, **dict.fromkeys(PARAMETERS[name]))
             expression.update(zip(PARAMETERS[name], values, strict=False))
-        ours = _outcome(lambda a=arguments: screen._MIRRORS[name](*a))  # type: ignore[misc]
+        ours = _outcome(lambda a=arguments: functions._MIRRORS[name](*a))  # type: ignore[misc]
         theirs = _outcome(lambda e=expression: builtin(e, None))  # type: ignore[misc]
         assert ours == theirs, f"{name}{arguments}"
 
@@ -388,12 +389,12 @@ def test_oxigraph_filters_agreed_values_as_rdflib_does(expression: str) -> None:
         data.add((EX[f"s{i}"], EX.p, value))
     select = f"SELECT ?this WHERE {{ ?this ex:p ?v . FILTER ({expression}) }}"
     theirs = {str(row[0]) for row in data.query(select, initNs={"ex": EX})}  # type: ignore[index]
-    rewritten = screen._rewrite(select, {"ex": str(EX)}, "test")
-    run = screen._load(data, DEFAULT_BASE, None)
-    assert run.disagreeing == frozenset()
-    for typed in (run.typed, None):  # decoding what the data needs, or every value read
-        where = screen._render(rewritten.where, dict(rewritten.sources), typed)
-        ours = {row["this"].value for row in run.select(f"SELECT ?this WHERE {where}")}
+    rewritten = sparql._rewrite(select, {"ex": str(EX)}, "test")
+    loaded = run._load(data, DEFAULT_BASE, None)
+    assert loaded.disagreeing == frozenset()
+    for typed in (loaded.typed, None):  # decoding what the data needs, or every value read
+        where = sparql._render(rewritten.where, dict(rewritten.sources), typed)
+        ours = {row["this"].value for row in loaded.select(f"SELECT ?this WHERE {where}")}
         assert ours == theirs
 
 
@@ -405,3 +406,159 @@ def test_a_value_the_engines_read_apart_makes_all_suspects(test_built: BuiltCorp
     suspected = screen.suspects(broken)
     assert {("ClaimShape-printedNumbers", c) for c in claims} <= suspected
     assert _pairs(broken) <= suspected
+
+
+# ---------------------------------------------------------------- the probes of issue 13
+
+PROBE_PREFIXES = """
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+"""
+PROBE_DATA = PROBE_PREFIXES + "ex:x a ex:C . ex:y a ex:C ; ex:p 1 ; ex:q ex:x ."
+
+
+def _sparql_shape(select: str) -> Graph:
+    text = PROBE_PREFIXES + f"""
+        ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:sparql ex:S-check .
+        ex:S-check a sh:SPARQLConstraint ; sh:prefixes ex:declared ; sh:select \"\"\"{select}\"\"\" .
+        ex:declared sh:declare [ sh:prefix "ex" ; sh:namespace "http://example.org/"^^xsd:anyURI ] .
+    """
+    return Graph().parse(data=text, format="turtle")
+
+
+def _pyshacl(data: Graph, shapes: Graph) -> tuple[bool, set[tuple[str, str]]]:
+    """pySHACL's verdict and its (shape, focus) pairs, named as the screen names them."""
+    conforms, report, _ = validate(data, shacl_graph=shapes, advanced=True, inference="none")
+    pairs: set[tuple[str, str]] = set()
+    if isinstance(report, Graph):
+        for result in report.subjects(RDF.type, SH.ValidationResult):
+            shape = report.value(result, SH.sourceConstraint) or report.value(
+                result, SH.sourceShape
+            )
+            pairs.add((kg.validate._short(shape), str(report.value(result, SH.focusNode))))
+    return bool(conforms), pairs
+
+
+UNBOUND_THIS = {
+    "not-exists": "SELECT $this WHERE { FILTER NOT EXISTS { $this ex:p ?v } }",
+    "optional-unbound": "SELECT $this WHERE { OPTIONAL { $this ex:p ?v } FILTER (!BOUND(?v)) }",
+    "union-branch": 'SELECT $this WHERE { { $this ex:q ?v } UNION { FILTER (STR($this) = "http://example.org/x") } }',
+    "bind-as-this": "SELECT $this WHERE { BIND (ex:nobody AS $this) }",
+    "bind-before": 'SELECT $this WHERE { BIND (STR($this) AS ?s) FILTER (STRENDS(?s, "x")) }',
+}
+"""SHACL-SPARQL constraints that read ``$this`` before a triple pattern binds it: run once
+over the whole graph with ``$this`` free, they find nothing pySHACL (``$this`` pre-bound to
+each focus node) finds."""
+
+
+@pytest.mark.parametrize("select", UNBOUND_THIS.values(), ids=UNBOUND_THIS.keys())
+def test_a_constraint_reading_this_before_binding_it_is_left_to_pyshacl(select: str) -> None:
+    shapes = _sparql_shape(select)
+    data = Graph().parse(data=PROBE_DATA, format="turtle")
+    conforms, _ = _pyshacl(data, shapes)
+    assert not conforms  # pySHACL rejects ex:x (or the select itself)
+    with pytest.raises(screen.UnsupportedShapes, match="S-check"):
+        screen.suspects(data, shapes=shapes)
+
+
+REVIEWER_SHAPE = """
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix ckg: <https://w3id.org/claimkg/vocab/> .
+@prefix shape: <https://w3id.org/claimkg/shapes/> .
+shape:ReviewedShape a sh:NodeShape ; sh:targetClass ckg:Claim ; sh:sparql shape:ReviewedShape-reviewer .
+shape:ReviewedShape-reviewer a sh:SPARQLConstraint ; sh:prefixes shape: ;
+    sh:message "Every claim needs a reviewer." ;
+    sh:select "SELECT $this WHERE { FILTER NOT EXISTS { $this ckg:reviewedBy ?who } }" .
+"""
+
+
+def _with_shapes(monkeypatch: pytest.MonkeyPatch, turtle: str) -> None:
+    """``ontology/shapes.ttl`` plus ``turtle``, for this test only."""
+    original = kg.validate._parsed
+
+    def parsed(names: tuple[str, ...], base: str) -> Graph:
+        graph = original(names, base)
+        if names != ("shapes.ttl",):
+            return graph
+        return graph + Graph().parse(data=turtle, format="turtle")
+
+    monkeypatch.setattr(kg.validate, "_parsed", parsed)
+    screen._compiled.cache_clear()
+
+
+@pytest.mark.parametrize("use_screen", [True, False], ids=["screened", "exact"])
+def test_every_claim_needs_a_reviewer_is_enforced(
+    test_built: BuiltCorpus, monkeypatch: pytest.MonkeyPatch, use_screen: bool
+) -> None:
+    """The whole-graph runner of kg/validate.py had the screen's hole: a plausible new shape
+    written with ``FILTER NOT EXISTS { $this … }`` passed every claim."""
+    _with_shapes(monkeypatch, REVIEWER_SHAPE)
+    try:
+        result = validate_graph(test_built.graph, screen=use_screen)
+    finally:
+        screen._compiled.cache_clear()
+    claims = {str(c) for c in test_built.graph.subjects(RDF.type, CKG.Claim)}
+    assert not result.conforms
+    assert {v.focus for v in result.violations if v.shape == "ReviewedShape-reviewer"} == claims
+
+
+IMPLICIT = {
+    "rdfs-class": "ex:C a sh:NodeShape , rdfs:Class ; sh:property [ sh:path ex:p ; sh:minCount 1 ] .",
+    "owl-class": "ex:C a sh:NodeShape , owl:Class ; sh:property [ sh:path ex:p ; sh:minCount 1 ] .",
+    "subclass-of-rdfs-class": "ex:Meta rdfs:subClassOf rdfs:Class . "
+    "ex:C a sh:NodeShape , ex:Meta ; sh:property [ sh:path ex:p ; sh:minCount 1 ] .",
+}
+
+
+@pytest.mark.parametrize("turtle", IMPLICIT.values(), ids=IMPLICIT.keys())
+def test_implicit_class_targets_are_pyshacls(turtle: str) -> None:
+    """A shape that is also a class targets its instances, as pySHACL decides it (rdfs:Class,
+    or a type declared a subclass of rdfs:Class, owl:Class among them)."""
+    shapes = Graph().parse(data=PROBE_PREFIXES + turtle, format="turtle")
+    data = Graph().parse(data=PROBE_DATA, format="turtle")
+    conforms, reported = _pyshacl(data, shapes)
+    assert not conforms
+    try:
+        suspected = screen.suspects(data, shapes=shapes)
+    except screen.UnsupportedShapes:
+        return  # left to pySHACL: sound
+    assert {focus for _, focus in reported} <= {focus for _, focus in suspected}
+
+
+RECURSIVE = {
+    "or-itself": "ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:or ( ex:S [ sh:path ex:p ; sh:minCount 1 ] ) .",
+    "through-qualified": "ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property ex:P . "
+    "ex:P sh:path ex:q ; sh:qualifiedValueShape ex:T ; sh:qualifiedMinCount 0 . "
+    "ex:T sh:or ( ex:U ) . ex:U sh:xone ( ex:T ) .",
+    "list-cycle": "ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:in ex:list . "
+    "ex:list rdf:first ex:x ; rdf:rest ex:list .",
+}
+
+
+@pytest.mark.parametrize("turtle", RECURSIVE.values(), ids=RECURSIVE.keys())
+def test_recursive_shapes_are_left_to_pyshacl(turtle: str) -> None:
+    text = PROBE_PREFIXES + "@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> ."
+    shapes = Graph().parse(data=text + turtle, format="turtle")
+    data = Graph().parse(data=PROBE_DATA, format="turtle")
+    with pytest.raises(screen.UnsupportedShapes):
+        screen.suspects(data, shapes=shapes)
+
+
+def test_a_malformed_offset_is_a_violation_not_a_crash(test_built: BuiltCorpus) -> None:
+    """``oa:end`` typed xsd:decimal: SUBSTR in the quote check gets a decimal (a TypeError in
+    rdflib); validation reports the datatype violation and the quote it cannot check."""
+    broken = _changed(
+        test_built,
+        "DELETE { ?sel oa:end ?e } INSERT { ?sel oa:end ?d } WHERE { "
+        "claim:pfs-hr ckg:hasQuote/oa:hasSelector ?sel . ?sel oa:end ?e "
+        'BIND (STRDT(CONCAT(STR(?e), ".0"), xsd:decimal) AS ?d) }',
+    )
+    for use_screen in (True, False):
+        result = validate_graph(broken, screen=use_screen)
+        assert not result.conforms
+        shapes = {v.shape for v in result.violations}
+        assert "TextPositionSelectorShape-end" in shapes
+        assert {v.claim_id for v in result.violations} == {"pfs-hr"}

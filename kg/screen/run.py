@@ -1,0 +1,134 @@
+"""One screening: the graph loaded into an in-memory Oxigraph store, the compiled queries
+run on it, and their answers combined into the (shape, focus node) pairs that may violate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+
+import pyoxigraph as ox
+from rdflib import Graph
+from rdflib.term import Node
+
+from kg import validate
+from kg.screen.errors import ScreenError
+from kg.screen.functions import _Functions
+from kg.screen.program import _Leaf, _Program, _Query, _Test
+from kg.screen.terms import OxTerm, _encode, _Encoded, _Encoder, _focus
+
+
+class _Run:
+    """One screening: the loaded store and the custom functions its queries call."""
+
+    def __init__(
+        self, store: ox.Store, disagreeing: frozenset[str], typed: frozenset[str] | None
+    ) -> None:
+        self.store = store
+        self.disagreeing = disagreeing  # see _Encoder.disagreeing
+        self.typed = typed  # see _Encoder.typed (None: decode every value read)
+        self.functions = _Functions()
+        self.found: dict[int, set[OxTerm]] = {}
+        self.pair_rows: dict[str, list[tuple[OxTerm, OxTerm | None]]] = {}
+
+    def check(self, compiled: _Program) -> set[tuple[str, str]]:
+        self.store.update(compiled.focus, custom_functions=self.functions.table)
+        for query in compiled.queries:
+            self.run(query)
+        suspected = {
+            (check.shape, node.value)
+            for check in compiled.checks
+            for node in self.violators(check.test)
+        }
+        if self.functions.failure is not None:
+            raise ScreenError(f"a SPARQL function failed: {self.functions.failure}")
+        return suspected
+
+    def select(self, sparql: str) -> Iterator[ox.QuerySolution]:
+        solutions = self.store.query(sparql, custom_functions=self.functions.table)
+        assert isinstance(solutions, ox.QuerySolutions)
+        return iter(solutions)
+
+    def run(self, query: _Query) -> None:
+        leaf = query.leaf
+        if leaf is None:  # a batch: each row names its leaf
+            for row in self.select(query.sparql):
+                self.found.setdefault(int(row["check"].value), set()).add(row["this"])
+            return
+        sparql = query.text(self.typed)
+        if not self.trusts(query.reads):  # the engines may differ: suspect every focus node
+            sparql = f"SELECT ?this WHERE {{ {_focus(leaf.key)} }}"
+        self.found.setdefault(leaf.id, set()).update(row["this"] for row in self.select(sparql))
+
+    def pairs(self, sparql: str) -> list[tuple[OxTerm, OxTerm | None]]:
+        """Focus nodes and their values (once per query: shapes may share a path)."""
+        if sparql not in self.pair_rows:
+            rows = self.select(sparql)
+            self.pair_rows[sparql] = [(row["this"], row["value"]) for row in rows]
+        return self.pair_rows[sparql]
+
+    def trusts(self, reads: frozenset[str] | None) -> bool:
+        """Whether Oxigraph computes as rdflib would with the objects of ``reads``."""
+        return not self.disagreeing if reads is None else not reads & self.disagreeing
+
+    def violators(self, test: _Test) -> set[OxTerm]:
+        """The focus nodes (under the test's key) that may violate."""
+        if isinstance(test, _Leaf):
+            return self.found.get(test.id, set())
+        members = [set().union(*map(self.violators, member)) for member in test.members]
+        flagged: set[OxTerm] = set()
+        conforming: dict[OxTerm, int] = {}
+        for this, value in self.pairs(test.pairs):
+            conforming.setdefault(this, 0)
+            if value is None:
+                continue
+            passed = sum(value not in violating for violating in members)
+            conforming[this] += passed
+            if (test.rule == "or" and passed == 0) or (test.rule == "xone" and passed != 1):
+                flagged.add(this)
+        if test.rule == "qualified":
+            high = test.high
+            flagged = {
+                this
+                for this, n in conforming.items()
+                if n < test.low or (high is not None and n > high)
+            }
+        return flagged
+
+
+@cache
+def _ontology(base: str) -> _Encoded:
+    """Encoded once per process: every article is checked against the same ontology."""
+    return _encode(validate._parsed(("claimkg.ttl", "units.ttl"), base))
+
+
+_CONTEXTS: dict[frozenset[tuple[Node, Node, Node]], _Encoded] = {}
+
+
+def _context(context: Graph | None) -> _Encoded:
+    """The context encoded once while it stays the same (keyed on its triples, not its id:
+    a context changed in place must not be served from the cache)."""
+    if context is None:
+        return _Encoded("", frozenset(), frozenset())
+    key = frozenset(context)
+    encoded = _CONTEXTS.get(key)
+    if encoded is None:
+        encoded = _encode(context)
+        _CONTEXTS.clear()
+        _CONTEXTS[key] = encoded
+    return encoded
+
+
+def _load(graph: Graph, base: str, context: Graph | None) -> _Run:
+    """The data pySHACL sees (graph, context, ontology) in one store's default graph."""
+    encoder = _Encoder()
+    article = encoder.ntriples(graph)
+    parts = [_context(context), _ontology(base)]
+    store = ox.Store()
+    try:
+        text = article + "".join(part.ntriples for part in parts)
+        store.load(text, format=ox.RdfFormat.N_TRIPLES, lenient=True)
+    except (SyntaxError, ValueError) as error:  # UnicodeError is a ValueError
+        raise ScreenError(f"cannot store the graph in Oxigraph: {error}") from error
+    disagreeing = encoder.disagreeing.union(*(part.disagreeing for part in parts))
+    typed = encoder.typed.union(*(part.typed for part in parts))
+    return _Run(store, frozenset(disagreeing), frozenset(typed))
