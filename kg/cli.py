@@ -30,7 +30,7 @@ from kg.check import render, run_checks
 from kg.coverage import article_coverage
 from kg.errors import CurationError
 from kg.kgx import KGX_FILES
-from kg.links import check_mappings
+from kg.links import check_mappings, iri_forms
 from kg.load import load_corpus, load_vocabulary, mapping_subjects
 from kg.namespaces import CKG, DEFAULT_BASE
 from kg.pipeline import STORE, BuildOutcome, build
@@ -409,7 +409,8 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Print each entity, vocabulary term and reference that ontology/mappings.sssom.tsv "
             "links to external identifiers. With --check, validate offline instead: every "
-            "prefix known to bioregistry with its canonical IRI, every local id matching its "
+            "prefix known to bioregistry with the IRI form public RDF uses (its RDF provider, "
+            "else identifiers.org; docs/decisions/0009), every local id matching its "
             "prefix's pattern, every subject existing in claimkg. Exit 0 ok, 1 problems."
         ),
     )
@@ -789,6 +790,12 @@ def _links(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"  {problem}")
         print(f"{len(mappings.links)} mappings checked: {len(problems)} problem(s)")
+        forms = iri_forms(mappings)
+        in_rdf = forms["rdf"] + forms["override"]
+        print(
+            f"{sum(forms.values())} link IRIs: {in_rdf} in the form the resource's RDF uses, "
+            f"{forms['identifiers.org']} identifiers.org (no RDF of their own)"
+        )
         return EXIT_INVALID if problems else EXIT_OK
     for subject, links in sorted(mappings.by_subject().items()):
         print(f"{subject}  {links[0].subject_label}")

@@ -48,7 +48,7 @@ def test_a_query_from_uniprot_p11802_reaches_the_cdk4_claims(built: BuiltCorpus)
 
 
 def test_a_query_from_nct05054751_reaches_the_leonarda1_claims(built: BuiltCorpus) -> None:
-    claims = _claims_reached_from(built, "https://www.clinicaltrials.gov/study/NCT05054751")
+    claims = _claims_reached_from(built, "https://identifiers.org/clinicaltrials:NCT05054751")
     assert {"s03-pfs-investigator-hr", "s03-pfs-bicr-hr", "s03-enrolment-count"} <= claims
 
 
@@ -69,21 +69,34 @@ def _mappings_copy(tmp_path: Path, old: str, new: str) -> Path:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("uniprot:P11802", "uniprot:p11802", "does not match"),
+        ("UniProtKB:P11802", "UniProtKB:p11802", "does not match"),
         ("HP:0001875", "HP:1875", "does not match"),
-        ("#   pubmed:", "#   pubmedx:", "unknown prefix"),
+        ("#   PMID:", "#   pubmedx:", "unknown prefix"),
         (
             "#   HP: http://purl.obolibrary.org/obo/HP_",
             "#   HP: https://hpo.jax.org/HP_",
             "should be",
         ),
+        (  # MeSH's web page, not the IRI of MeSH's own RDF
+            "#   MESH: http://id.nlm.nih.gov/mesh/",
+            "#   MESH: https://meshb.nlm.nih.gov/record/ui?ui=",
+            "should be http://id.nlm.nih.gov/mesh/",
+        ),
+        (  # HGNC publishes no RDF: identifiers.org, not its web page
+            '#   HGNC: "https://identifiers.org/hgnc:"',
+            "#   HGNC: https://www.genenames.org/data/gene-symbol-report/#!/hgnc_id/",
+            "identifiers.org",
+        ),
     ],
-    ids=["malformed-uniprot", "malformed-hp", "unknown-prefix", "non-canonical-iri"],
-)
+    ids=[
+        "malformed-uniprot", "malformed-hp", "unknown-prefix", "non-canonical-iri",
+        "web-page-iri", "no-rdf-web-page-iri",
+    ],
+)  # fmt: skip
 def test_the_check_fails_on_bad_curies(tmp_path: Path, old: str, new: str, expected: str) -> None:
     path = _mappings_copy(tmp_path, old, new)
-    if "pubmedx" in new:  # the rows still say pubmed:, so the reader refuses them first
-        text = path.read_text(encoding="utf-8").replace("\tpubmed:", "\tpubmedx:")
+    if "pubmedx" in new:  # the rows still say PMID:, so the reader refuses them first
+        text = path.read_text(encoding="utf-8").replace("\tPMID:", "\tpubmedx:")
         path.write_text(text, encoding="utf-8")
     corpus = load_corpus(BUNDLED_CORPUS, path)
     subjects = mapping_subjects(corpus.entities, load_vocabulary(), corpus.articles)
@@ -146,7 +159,9 @@ def test_kgx_nodes_and_edges_are_consistent_and_carry_provenance(
     nodes, edges = _tsv(files["nodes.tsv"]), _tsv(files["edges.tsv"])
     ids = {n["id"] for n in nodes}
     assert len(ids) == len(corpus.entities)
-    assert next(n for n in nodes if n["id"] == "claimkg:cdk4")["xref"].count("uniprot:P11802") == 1
+    assert (
+        next(n for n in nodes if n["id"] == "claimkg:cdk4")["xref"].count("UniProtKB:P11802") == 1
+    )
     assert edges
     text = corpus.articles[0].text
     for edge in edges:
@@ -168,3 +183,38 @@ def test_a_corpus_may_bring_its_own_mappings(test_built: BuiltCorpus) -> None:
     reference = URIRef("https://w3id.org/claimkg/id/article/mini-trial-note/reference/1")
     doi = URIRef("https://doi.org/10.1234/test.1")
     assert (reference, SKOS.exactMatch, doi) in test_built.graph
+
+
+@pytest.mark.parametrize(
+    ("entity", "iri"),
+    [
+        ("cdk4", "http://purl.uniprot.org/uniprot/P11802"),  # UniProt's RDF
+        ("cdk4", "http://purl.uniprot.org/geneid/1019"),  # NCBI Gene, as UniProt's RDF has it
+        ("cdk4", "http://rdf.ebi.ac.uk/resource/ensembl/ENSG00000135446"),  # EBI's Ensembl RDF
+        ("breast-cancer", "http://id.nlm.nih.gov/mesh/D001943"),  # NLM's MeSH RDF
+        ("cdk4", "https://identifiers.org/hgnc:1773"),  # HGNC publishes no RDF
+    ],
+)
+def test_links_use_the_iris_public_rdf_uses(built: BuiltCorpus, entity: str, iri: str) -> None:
+    subject = URIRef(f"https://w3id.org/claimkg/id/entity/{entity}")
+    assert URIRef(iri) in set(built.graph.objects(subject, SKOS.closeMatch)) | set(
+        built.graph.objects(subject, SKOS.exactMatch)
+    )
+
+
+def test_no_link_uses_a_web_page_iri(built: BuiltCorpus) -> None:
+    web_pages = ("genenames.org", "ncbi.nlm.nih.gov/gene", "ensembl.org/id", "meshb.nlm",
+                 "bioregistry.io", "clinicaltrials.gov", "go.drugbank.com")  # fmt: skip
+    links = {
+        str(o) for p in (SKOS.exactMatch, SKOS.closeMatch) for o in built.graph.objects(None, p)
+    }
+    assert links
+    assert not [iri for iri in links if any(page in iri for page in web_pages)]
+
+
+def test_a_reference_links_to_uniprots_citation_iri(built: BuiltCorpus) -> None:
+    reference = URIRef(
+        "https://w3id.org/claimkg/id/article/lerociclib-leonarda1-interview/reference/6"
+    )
+    pubmed = URIRef("http://purl.uniprot.org/citations/28418845")
+    assert (reference, SKOS.exactMatch, pubmed) in built.graph
