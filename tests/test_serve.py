@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -514,3 +515,54 @@ def test_the_query_page_loads_nothing_from_elsewhere(server: Server) -> None:
     for asset in ("/static/yasgui/yasgui.min.js", "/static/yasgui/yasgui.min.css"):
         status, _, body = server.request("GET", asset)
         assert status == 200 and len(body) > 10_000
+
+
+# ------------------------------------------------------------------ federation, opt-in
+
+
+def test_federation_reaches_only_the_allowed_endpoint(tmp_path: Path, listener: Listener) -> None:
+    from tests.servers import oxigraph_server
+
+    remote_folder = tmp_path / "remote"
+    remote_folder.mkdir()
+    with oxigraph_server(remote_folder) as remote:
+        loaded = urllib.request.Request(
+            f"{remote}/store?default", data=b"<urn:x:drug> <urn:x:label> 'from afar' .\n",
+            headers={"Content-Type": "text/turtle"}, method="POST",
+        )  # fmt: skip
+        urllib.request.urlopen(loaded, timeout=10).close()
+        allowed = f"{remote}/query"
+        process, port = start_server(
+            tmp_path / "build", "--allow-service", allowed, "--timeout", "5", "--workers", "1"
+        )
+        try:
+            server = Server(f"http://127.0.0.1:{port}", port, process, ox.Store())
+            status, _, body = server.get(
+                f"SELECT ?l WHERE {{ SERVICE <{allowed}> {{ ?d <urn:x:label> ?l }} }}"
+            )
+            assert status == 200, body
+            assert json.loads(body)["results"]["bindings"] == [
+                {"l": {"type": "literal", "value": "from afar"}}
+            ]
+            elsewhere = f"http://127.0.0.1:{listener.port}/query"
+            status, _, body = server.get(f"ASK {{ SERVICE <{elsewhere}> {{ ?s ?p ?o }} }}")
+            assert status == 400 and b"not allowed" in body and listener.connections == 0
+        finally:
+            stop_server(process)
+
+
+def test_a_remote_call_that_never_answers_is_stopped_at_the_time_limit(tmp_path: Path) -> None:
+    with socket.socket() as silent:  # accepts connections into its backlog, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        remote = f"http://127.0.0.1:{silent.getsockname()[1]}/sparql"
+        process, port = start_server(tmp_path / "build", "--allow-service", remote,
+                                     "--timeout", "2", "--workers", "1")  # fmt: skip
+        try:
+            server = Server(f"http://127.0.0.1:{port}", port, process, ox.Store())
+            started = time.monotonic()
+            status, _, _ = server.get(f"ASK {{ SERVICE <{remote}> {{ ?s ?p ?o }} }}")
+            assert status == 503 and time.monotonic() - started < 8
+            assert server.get("ASK {}")[0] == 200
+        finally:
+            stop_server(process)
