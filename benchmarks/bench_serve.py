@@ -23,7 +23,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.test_serve import HEAVY, start_server, stop_server  # noqa: E402
+from tests.test_serve import HEAVY, start_server, stop_server
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 QUESTION = "/queries/claims-by-type"
