@@ -219,9 +219,18 @@ def _solutions(variables: list[str], rows: Iterable[ox.QuerySolution], kind: str
     return buffer.getvalue().encode()
 
 
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this worker if the server dies (even by SIGKILL)."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _worker_main(connection: multiprocessing.connection.Connection, source: DataSource) -> None:
     """A worker's life: open the store, say which graphs it has, answer jobs until closed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with_parent()
     try:
         store = open_source(source)
         graphs = sorted(g.value for g in store.named_graphs())

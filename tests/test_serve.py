@@ -566,3 +566,38 @@ def test_a_remote_call_that_never_answers_is_stopped_at_the_time_limit(tmp_path:
             assert server.get("ASK {}")[0] == 200
         finally:
             stop_server(process)
+
+
+def test_no_worker_outlives_the_server(tmp_path: Path) -> None:
+    process, port = start_server(tmp_path / "build", "--workers", "2", "--timeout", "60")
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("GET", "/sparql?" + urllib.parse.urlencode({"query": HEAVY}))
+    time.sleep(1.0)  # one worker is now deep in a query that would run for a minute
+    workers = [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _parent_of(entry) == process.pid
+    ]
+    assert len(workers) >= 2
+    process.kill()  # no chance to clean up: the kernel must take the workers with it
+    process.wait(timeout=10)
+    connection.close()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _alive(pid)], "a query worker outlived its server"
+
+
+def _parent_of(entry: Path) -> int:
+    try:
+        return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
