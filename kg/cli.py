@@ -417,6 +417,26 @@ def _parser() -> argparse.ArgumentParser:
     corpus_option(links)
     links.add_argument("--check", action="store_true", help="validate the mappings offline")
     links.add_argument("--mappings", type=Path, metavar="FILE", help="another SSSOM TSV file")
+    links.add_argument(
+        "--suggest", action="store_true",
+        help="print candidate links (SSSOM rows) from curated offline resources "
+        "(drug-named-entity-recognition, biomappings); contradictions go to stderr, exit 1",
+    )  # fmt: skip
+    links.add_argument(
+        "--gaps", action="store_true",
+        help="print the gap rows mapping-gaps.tsv still lacks: main identifiers of an "
+        "entity's kind that no link gives and no gap row explains (exit 1 if any)",
+    )  # fmt: skip
+    links.add_argument(
+        "--entity", action="append", metavar="ID", help="only this entity (repeatable)"
+    )
+    links.add_argument(
+        "--min-confidence", type=float, default=0.0, metavar="X", help="with --suggest"
+    )
+    links.add_argument(
+        "--accept", action="store_true",
+        help="with --suggest: append the uncontradicted candidates to the mapping file",
+    )  # fmt: skip
     links.set_defaults(run=_links)
     return parser
 
@@ -784,6 +804,10 @@ def _coverage(args: argparse.Namespace) -> int:
 def _links(args: argparse.Namespace) -> int:
     corpus = load_corpus(args.corpus, args.mappings)
     mappings = corpus.mappings
+    if args.suggest or args.gaps:
+        from kg.grounding import suggest_command
+
+        return suggest_command(corpus, args.entity, args.min_confidence, args.accept, args.gaps)
     if args.check:
         subjects = mapping_subjects(corpus.entities, load_vocabulary(), corpus.articles)
         problems = check_mappings(mappings, subjects)

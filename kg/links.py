@@ -222,9 +222,13 @@ def rdf_uri_prefix(prefix: str) -> IriForm | None:
     rdf = resource.get_rdf_uri_prefix() if resource else None
     if rdf:
         return IriForm(rdf, "rdf", "bioregistry's RDF provider")
-    miriam = resource.get_miriam_uri_prefix() if resource else None
-    if miriam:
-        return IriForm(miriam, "identifiers.org", "the resource publishes no RDF")
+    legacy = resource.get_legacy_miriam_uri_format() if resource else None
+    if legacy and legacy.endswith("$1"):
+        return IriForm(
+            legacy.removesuffix("$1"), "identifiers.org",
+            "the resource publishes no RDF; the identifiers.org form Biolink's JSON-LD "
+            "context, and so the RDF of Biolink graphs, uses",
+        )  # fmt: skip
     return IriForm("", "none", "no RDF form and no identifiers.org entry")
 
 

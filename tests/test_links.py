@@ -48,7 +48,7 @@ def test_a_query_from_uniprot_p11802_reaches_the_cdk4_claims(built: BuiltCorpus)
 
 
 def test_a_query_from_nct05054751_reaches_the_leonarda1_claims(built: BuiltCorpus) -> None:
-    claims = _claims_reached_from(built, "https://identifiers.org/clinicaltrials:NCT05054751")
+    claims = _claims_reached_from(built, "http://identifiers.org/clinicaltrials/NCT05054751")
     assert {"s03-pfs-investigator-hr", "s03-pfs-bicr-hr", "s03-enrolment-count"} <= claims
 
 
@@ -83,7 +83,7 @@ def _mappings_copy(tmp_path: Path, old: str, new: str) -> Path:
             "should be http://id.nlm.nih.gov/mesh/",
         ),
         (  # HGNC publishes no RDF: identifiers.org, not its web page
-            '#   HGNC: "https://identifiers.org/hgnc:"',
+            "#   HGNC: http://identifiers.org/hgnc/",
             "#   HGNC: https://www.genenames.org/data/gene-symbol-report/#!/hgnc_id/",
             "identifiers.org",
         ),
@@ -192,7 +192,7 @@ def test_a_corpus_may_bring_its_own_mappings(test_built: BuiltCorpus) -> None:
         ("cdk4", "http://purl.uniprot.org/geneid/1019"),  # NCBI Gene, as UniProt's RDF has it
         ("cdk4", "http://rdf.ebi.ac.uk/resource/ensembl/ENSG00000135446"),  # EBI's Ensembl RDF
         ("breast-cancer", "http://id.nlm.nih.gov/mesh/D001943"),  # NLM's MeSH RDF
-        ("cdk4", "https://identifiers.org/hgnc:1773"),  # HGNC publishes no RDF
+        ("cdk4", "http://identifiers.org/hgnc/1773"),  # HGNC publishes no RDF
     ],
 )
 def test_links_use_the_iris_public_rdf_uses(built: BuiltCorpus, entity: str, iri: str) -> None:

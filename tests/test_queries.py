@@ -102,7 +102,7 @@ def test_parameters_are_bound_not_formatted(built: BuiltCorpus) -> None:
 
 
 def test_the_external_id_query_starts_from_a_trial_registry_id(built: BuiltCorpus) -> None:
-    nct = "https://identifiers.org/clinicaltrials:NCT05054751"
+    nct = "http://identifiers.org/clinicaltrials/NCT05054751"
     claims = {r["claim"] for r in _answer(built.graph, "claims-about-external-id", external=nct)}
     assert {"s03-pfs-investigator-hr", "s03-enrolment-count"} <= claims
 
