@@ -90,9 +90,12 @@ def _nothing_to_draw(message: str) -> Figure:
 
 
 def _log_ticks(low: float, high: float) -> list[float]:
-    candidates = [c * 10.0**e for e in range(-4, 6) for c in (1, 1.5, 2, 3, 5, 7)]
-    ticks = [t for t in candidates if low <= t <= high]
-    return ticks if len(ticks) <= 9 else [t for t in ticks if str(t).lstrip("0.")[:1] in "125"]
+    """Round ticks between ``low`` and ``high``; fewer (1, 2, 5 × 10ⁿ) where many would crowd."""
+    for mantissas in ((1, 1.5, 2, 3, 5, 7), (1, 2, 5), (1,)):
+        ticks = [m * 10.0**e for e in range(-4, 6) for m in mantissas if low <= m * 10.0**e <= high]
+        if len(ticks) <= 9:
+            return ticks
+    return ticks
 
 
 def forest_plot(graph: Graph) -> Figure:
@@ -426,7 +429,7 @@ def citation_plot(graph: Graph) -> Figure:
     summary = (
         f"Citation support: {sum(len(r) for r, _ in blocks.values())} references (left; in "
         f"parentheses, the claims each supports), {supported_claims} claims citing them (right). "
-        f"{alone} claims cite nothing in their own sentence (not drawn; kg graph lists them)."
+        f"{alone} claims cite nothing in their own sentence (not drawn; kg graph counts them)."
     )
     axes.set_title("\n".join(textwrap.wrap(summary, 120)), fontsize=8)
     figure.tight_layout()
