@@ -375,29 +375,64 @@ def _parser() -> argparse.ArgumentParser:
         "push",
         help="load the corpus, one named graph per article, into a SPARQL 1.1 server",
         description=(
-            "Bring the build folder up to date with the corpus, then load every named graph "
-            "(one per article, the entities, the external evidence) into an existing SPARQL "
-            "1.1 server: with --graph-store, one Graph Store Protocol PUT per graph (which "
-            "replaces the graph: pushing again is safe); otherwise SPARQL Update on --endpoint "
-            "(DROP SILENT GRAPH, then INSERT DATA in batches; not atomic per graph). Failures "
-            "that may pass (connection errors, 429, 5xx) are retried with exponential backoff. "
-            "The password may come from $KG_PUSH_PASSWORD and the token from $KG_PUSH_TOKEN. "
-            "Exit 0 pushed, 1 the corpus violates the shapes, 2 unusable input or a refused push."
+            "Bring the build folder up to date with the corpus, then replace every named graph "
+            "(one per article, the entities, the external evidence) on an existing SPARQL 1.1 "
+            "server. Each graph is loaded into a staging graph beside it (with --graph-store by "
+            "Graph Store Protocol PUT, else by SPARQL Update INSERT DATA on --endpoint), its "
+            "triple count on the server checked, then swapped in by one guarded Update request: "
+            "readers see every graph old or new, never missing, and an interrupted push leaves "
+            "every graph old or new. Graphs under claimkg's graph namespace that the corpus no "
+            "longer has are removed and listed (--no-prune keeps them); nothing outside it is "
+            "touched. Last, every graph's triple count on the server is checked again. "
+            "Failures that may pass (connection errors, 429, 5xx) are retried with exponential "
+            "backoff; a batch refused as too large is halved. Credentials go in --user and "
+            "$KG_PUSH_PASSWORD (or --password), a token in $KG_PUSH_TOKEN (or --token), never "
+            "in a URL. Exit 0 pushed and checked, 1 the corpus violates the shapes or a count "
+            "on the server differs, 2 unusable input, unreachable server or a refused push."
         ),
     )
     push.add_argument(
         "--endpoint", required=True, metavar="URL",
-        help="SPARQL 1.1 Update endpoint (e.g. http://127.0.0.1:7878/update)",
+        help="SPARQL 1.1 Update endpoint (e.g. http://127.0.0.1:7878/update, Virtuoso's "
+        "http://HOST:8890/sparql-auth)",
     )  # fmt: skip
     push.add_argument(
         "--graph-store", metavar="URL",
-        help="Graph Store Protocol endpoint (e.g. http://127.0.0.1:7878/store)",
+        help="Graph Store Protocol endpoint to load by (e.g. http://127.0.0.1:7878/store, "
+        "Virtuoso's http://HOST:8890/sparql-graph-crud-auth); the swap still uses --endpoint",
+    )  # fmt: skip
+    push.add_argument(
+        "--query-endpoint", metavar="URL",
+        help="SPARQL query endpoint for the counts and the prune (default: --endpoint, or "
+        "its sibling …/query when --endpoint ends in /update, as on Oxigraph and Fuseki)",
     )  # fmt: skip
     push.add_argument("--user", metavar="NAME", help="user for Basic or Digest authentication")
     push.add_argument("--password", metavar="SECRET", help="password (or $KG_PUSH_PASSWORD)")
     push.add_argument("--token", metavar="TOKEN", help="bearer token (or $KG_PUSH_TOKEN)")
-    push.add_argument("--retries", type=int, default=3, metavar="N", help="default 3")
-    push.add_argument("--timeout", type=float, default=60.0, metavar="S", help="default 60 s")
+    push.add_argument(
+        "--prune", action=argparse.BooleanOptionalAction, default=True,
+        help="remove the server's graphs under claimkg's graph namespace that the corpus "
+        "no longer has, and leftover staging graphs (default: on)",
+    )  # fmt: skip
+    push.add_argument(
+        "--batch-triples", type=int, metavar="N",
+        help="triples per request (default: 1000 by SPARQL Update, a whole graph per PUT); "
+        "halved whenever the server refuses a batch as too large",
+    )  # fmt: skip
+    push.add_argument(
+        "--retries", type=int, default=3, metavar="N",
+        help="extra attempts after a failure that may pass (default 3)",
+    )  # fmt: skip
+    push.add_argument(
+        "--timeout", type=float, default=60.0, metavar="S",
+        help="seconds each request may take, from connecting to the answer's last byte "
+        "(default 60)",
+    )  # fmt: skip
+    push.add_argument(
+        "--deadline", type=float, metavar="S",
+        help="seconds the whole push may take (default: no limit); when it passes, the push "
+        "stops with every graph old or new",
+    )  # fmt: skip
     push.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     corpus_option(push)
     build_folder_option(push)
@@ -438,6 +473,32 @@ def _parser() -> argparse.ArgumentParser:
         help="with --suggest: append the uncontradicted candidates to the mapping file",
     )  # fmt: skip
     links.set_defaults(run=_links)
+
+    nanopub = commands.add_parser(
+        "nanopub",
+        help="sign the nanopublications (trusty URIs, RSA signatures) for the nanopub servers",
+        description=(
+            "Build the corpus, then sign every claim's nanopublication with nanopub-py: "
+            "dct:created (now) and dct:creator go into its publication info, the RSA key "
+            "KEY (PEM, or nanopub's base64 id_rsa) signs it and it gets its trusty URI. "
+            "Writes DIR/ARTICLE/CLAIM.trig (DIR replaced as a whole). The build's own "
+            "nanopublications stay unsigned, under their stable IRIs. Exit 0 signed, "
+            "1 the corpus violates the shapes, 2 unusable input or key."
+        ),
+    )
+    corpus_option(nanopub)
+    nanopub.add_argument("--sign", type=Path, required=True, metavar="KEY", help="RSA private key")
+    nanopub.add_argument(
+        "--out", type=Path, default=Path("build/nanopubs-signed"), metavar="DIR",
+        help="output folder (default: build/nanopubs-signed/)",
+    )  # fmt: skip
+    nanopub.add_argument(
+        "--signer", default="https://w3id.org/claimkg/id/agent/claimkg", metavar="IRI",
+        help="who signs (an ORCID IRI for the public servers; default: claimkg's agent IRI)",
+    )  # fmt: skip
+    nanopub.add_argument("--name", default="claimkg", help="the signer's name")
+    nanopub.add_argument("--claim", action="append", metavar="ID", help="only this claim")
+    nanopub.set_defaults(run=_nanopub)
     return parser
 
 
@@ -719,33 +780,54 @@ def _remote(endpoint: str) -> Graph:
 
 
 def _push(args: argparse.Namespace) -> int:
+    from kg.namespaces import data_namespace
     from kg.push import PushError, PushTarget, push_graphs
 
+    try:  # before the build: a URL with a password in it is refused at once
+        target = PushTarget(
+            endpoint=args.endpoint,
+            graph_store=args.graph_store,
+            query_endpoint=args.query_endpoint,
+            user=args.user,
+            password=args.password or os.environ.get("KG_PUSH_PASSWORD"),
+            token=args.token or os.environ.get("KG_PUSH_TOKEN"),
+            retries=args.retries,
+            timeout=args.timeout,
+            deadline=args.deadline,
+            batch_triples=args.batch_triples,
+        )
+    except ValueError as error:
+        print(f"kg: push refused: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
     progress = _Progress(args.quiet)
     outcome = build(args.corpus, args.build, formats=(), store=False, progress=progress)
     if not outcome.conforms:
         print(_violations_text(outcome), file=sys.stderr)
         return EXIT_INVALID
     graphs = [(g.name, g.path) for g in outcome.graph_files()]
+    namespace = str(data_namespace()) + "graph/"  # every graph claimkg names, and no other
     try:
-        target = PushTarget(
-            endpoint=args.endpoint,
-            graph_store=args.graph_store,
-            user=args.user,
-            password=args.password or os.environ.get("KG_PUSH_PASSWORD"),
-            token=args.token or os.environ.get("KG_PUSH_TOKEN"),
-            retries=args.retries,
-            timeout=args.timeout,
+        report = push_graphs(
+            graphs, target, _ProgressBar(args.quiet), prune=namespace if args.prune else None
         )
-        report = push_graphs(graphs, target, _ProgressBar(args.quiet))
-    except (PushError, ValueError) as error:
+    except PushError as error:
         print(f"kg: push failed: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
     print(
         f"pushed {report.graphs} graphs, {report.triples} triples ({report.bytes:,} bytes) "
         f"in {report.requests} requests ({report.retries} retried) to "
         f"{args.graph_store or args.endpoint}"
+        + (f"; batches of {report.batch_triples} triples" if report.batch_triples else "")
     )
+    if report.pruned:
+        print(f"removed {len(report.pruned)} graph(s) the corpus no longer has:")
+        for iri in report.pruned:
+            print(f"  <{iri}>")
+    for mismatch in report.mismatches:
+        print(f"kg: {mismatch}", file=sys.stderr)
+    if report.mismatches:
+        return EXIT_INVALID
+    print(f"checked: the server holds each graph's {report.triples} triples, as the corpus does")
     return EXIT_OK
 
 
@@ -799,6 +881,35 @@ def _coverage(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- links
+
+
+def _nanopub(args: argparse.Namespace) -> int:
+    from kg.build import build_corpus
+    from kg.signing import SigningError, load_key, sign_all
+
+    try:
+        key = load_key(args.sign)
+    except SigningError as error:
+        print(f"kg: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    built = build_corpus(load_corpus(args.corpus))
+    outcome = validate_graph(built.graph)
+    if not outcome.conforms:
+        print(
+            "kg: the corpus violates the shapes (see kg validate); nothing signed", file=sys.stderr
+        )
+        return EXIT_INVALID
+    only = set(args.claim) if args.claim else None
+    try:
+        signed = sign_all(built.dataset.quads(), key, args.out, args.signer, args.name, only)
+    except SigningError as error:
+        print(f"kg: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if only and len(signed) < len(only):
+        print(f"kg: no nanopublication for some of {sorted(only)}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    print(f"{len(signed)} nanopublication(s) signed into {args.out}")
+    return EXIT_OK
 
 
 def _links(args: argparse.Namespace) -> int:

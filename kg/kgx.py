@@ -1,17 +1,20 @@
 """KGX TSV export of the entity graph (``nodes.tsv``, ``edges.tsv``), for Biolink tools.
 
-Nodes are claimkg's entities with their Biolink category and their external identifiers as
-``xref``. Edges come from claims: a relation claim gives subject → object; a measurement or
-comparison gives each entity it is about → its endpoint and its target. Every edge carries
-its claim's provenance: the claim IRI, the exact quote and its offsets, the speaker, the
-article and the DOIs it cites.
+Nodes are claimkg's entities with their Biolink category. A node's id is its Biolink-preferred
+identifier where an exact match gives one (``PREFERRED_ID_PREFIXES``), the ``claimkg:`` id
+otherwise; every other identifier, the ``claimkg:`` one included, is an ``xref``. Edges come
+from claims: a relation claim gives subject → object; a measurement or comparison gives each
+entity it is about → its endpoint and its target. Every edge carries its claim's provenance:
+the claim IRI, the exact quote and its offsets, the speaker, the article (its infores as
+``primary_knowledge_source``) and the DOIs it cites.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
@@ -22,20 +25,39 @@ from kg.namespaces import BIOLINK, CITO, CKG, ID, OA
 NODE_COLUMNS = ("id", "category", "name", "xref", "provided_by")
 EDGE_COLUMNS = (
     "id", "subject", "predicate", "object", "original_predicate", "category",
-    "knowledge_level", "agent_type", "publications", "claim_type", "quote", "quote_start",
-    "quote_end", "speaker", "article",
+    "object_aspect_qualifier", "object_direction_qualifier", "knowledge_level", "agent_type",
+    "primary_knowledge_source", "aggregator_knowledge_source", "publications", "claim_type",
+    "quote", "quote_start", "quote_end", "speaker", "article",
 )  # fmt: skip
-PROVIDED_BY = "claimkg"
-# Each relation predicate's Biolink predicate; related_to (the root) where none is closer.
-# Slots seen in biolink-model 4.4.6's biolink_model.yaml (docs/decisions/0003-links.md).
-BIOLINK_PREDICATES = {
-    CKG.hasPart: "biolink:has_part",
-    CKG.inhibits: "biolink:affects",
-    CKG.blocks: "biolink:affects",
-    CKG.suppresses: "biolink:affects",
-    CKG.induces: "biolink:affects",
-    CKG.isAssociatedWith: "biolink:associated_with",
+PROVIDED_BY = "infores:claimkg"
+"""claimkg itself, as the aggregator of every article's claims (not a registered infores)."""
+# Each relation predicate's Biolink predicate and qualifiers; related_to (the root) where
+# none is closer. Slots and enum values seen in biolink-model 4.4.6's biolink_model.yaml
+# (docs/decisions/0011-kgx-validation.md).
+BIOLINK_PREDICATES: dict[URIRef, tuple[str, str, str]] = {
+    CKG.hasPart: ("biolink:has_part", "", ""),
+    CKG.inhibits: ("biolink:affects", "activity", "decreased"),
+    CKG.blocks: ("biolink:affects", "activity", "decreased"),
+    CKG.suppresses: ("biolink:affects", "", "decreased"),
+    CKG.induces: ("biolink:affects", "", "increased"),
+    CKG.isAssociatedWith: ("biolink:associated_with", "", ""),
+    # an IC50 against a target measures how the drug decreases the target's activity
+    CKG.target: ("biolink:affects", "activity", "decreased"),
 }
+_CHEMICALS = {BIOLINK.SmallMolecule, BIOLINK.Drug, BIOLINK.ChemicalEntity, BIOLINK.MolecularEntity}
+_CONDITIONS = {BIOLINK.PhenotypicFeature, BIOLINK.Disease}
+# Which prefixes make a node id, best first: the prefixes of the mapping file in the order of
+# biolink-model 4.4.6's preferred_prefixes_per_class.json (a test compares the two).
+PREFERRED_ID_PREFIXES: dict[URIRef, tuple[str, ...]] = {
+    BIOLINK.SmallMolecule: ("CHEBI", "UNII", "PUBCHEM.COMPOUND", "CHEMBL.COMPOUND", "DRUGBANK",
+                            "MESH", "DrugCentral"),
+    BIOLINK.Drug: ("CHEBI", "UNII", "PUBCHEM.COMPOUND", "CHEMBL.COMPOUND", "DRUGBANK", "MESH",
+                   "DrugCentral"),
+    BIOLINK.Protein: ("UniProtKB", "ENSEMBL", "NCIT", "MESH"),
+    BIOLINK.Disease: ("MONDO", "DOID", "EFO", "MESH", "NCIT", "HP"),
+    BIOLINK.PhenotypicFeature: ("HP", "EFO", "NCIT", "MESH"),
+    BIOLINK.Publication: ("PMID", "PMC", "doi"),
+}  # fmt: skip
 _ENTITY_PREFIX = str(ID["entity/"])
 
 
@@ -43,6 +65,32 @@ def node_id(iri: Node) -> str:
     """A CURIE for a claimkg IRI (``claimkg:lerociclib``); other IRIs as they are."""
     text = str(iri)
     return "claimkg:" + text[len(_ENTITY_PREFIX) :] if text.startswith(_ENTITY_PREFIX) else text
+
+
+def _xrefs(graph: Graph, node: Node) -> tuple[list[str], list[str]]:
+    """A node's exact and close matches, as CURIEs."""
+    exact = sorted(_curie(graph, o) for o in graph.objects(node, SKOS.exactMatch))
+    close = sorted(_curie(graph, o) for o in graph.objects(node, SKOS.closeMatch))
+    return exact, close
+
+
+def _category(graph: Graph, node: Node) -> Node:
+    return graph.value(node, BIOLINK.category) or BIOLINK.NamedThing
+
+
+def node_ids(graph: Graph) -> dict[Node, str]:
+    """Each entity's KGX id: its exact match of the category's most preferred prefix, else
+    its ``claimkg:`` id (also when two entities would share one id)."""
+    chosen: dict[Node, str] = {}
+    for node in graph.subjects(RDF.type, CKG.Entity):
+        exact, _ = _xrefs(graph, node)
+        order = PREFERRED_ID_PREFIXES.get(URIRef(str(_category(graph, node))), ())
+        ranked = sorted(
+            (order.index(c.partition(":")[0]), c) for c in exact if c.partition(":")[0] in order
+        )
+        chosen[node] = ranked[0][1] if ranked else node_id(node)
+    shared = {i for i, n in Counter(chosen.values()).items() if n > 1}
+    return {node: node_id(node) if i in shared else i for node, i in chosen.items()}
 
 
 def _curie(graph: Graph, iri: Node) -> str:
@@ -62,16 +110,14 @@ def _tsv(columns: tuple[str, ...], rows: Iterable[dict[str, str]]) -> str:
     return buffer.getvalue()
 
 
-def node_rows(graph: Graph) -> Iterator[dict[str, str]]:
+def node_rows(graph: Graph, ids: Mapping[Node, str] | None = None) -> Iterator[dict[str, str]]:
+    ids = ids if ids is not None else node_ids(graph)
     for node in sorted(graph.subjects(RDF.type, CKG.Entity), key=str):
-        xrefs = sorted(
-            _curie(graph, o)
-            for p in (SKOS.exactMatch, SKOS.closeMatch)
-            for o in graph.objects(node, p)
-        )
+        exact, close = _xrefs(graph, node)
+        xrefs = sorted({*exact, *close, node_id(node)} - {ids[node]})
         yield {
-            "id": node_id(node),
-            "category": _curie(graph, graph.value(node, BIOLINK.category) or BIOLINK.NamedThing),
+            "id": ids[node],
+            "category": _curie(graph, _category(graph, node)),
             "name": str(graph.value(node, RDFS.label) or ""),
             "xref": "|".join(xrefs),
             "provided_by": PROVIDED_BY,
@@ -93,7 +139,22 @@ def _claim_edges(graph: Graph, claim: Node) -> Iterator[tuple[Node, Node, Node]]
                     yield about, link, obj
 
 
-def edge_rows(graph: Graph) -> Iterator[dict[str, str]]:
+def _predicate(graph: Graph, subject: Node, original: Node, obj: Node) -> tuple[str, str, str]:
+    """The most specific Biolink predicate (and its qualifiers) the claim supports."""
+    if original == CKG.isAssociatedWith and (
+        _category(graph, subject) in _CHEMICALS and _category(graph, obj) in _CONDITIONS
+    ):
+        return "biolink:has_adverse_event", "", ""  # a drug's association with a condition
+    return BIOLINK_PREDICATES.get(URIRef(str(original)), ("biolink:related_to", "", ""))
+
+
+def infores(article: str) -> str:
+    """The infores claimkg mints for an article (not a registered Information Resource)."""
+    return f"infores:claimkg-{article.rstrip('/').rsplit('/', 1)[-1]}" if article else ""
+
+
+def edge_rows(graph: Graph, ids: Mapping[Node, str] | None = None) -> Iterator[dict[str, str]]:
+    ids = ids if ids is not None else node_ids(graph)
     for claim in sorted(graph.subjects(RDF.type, CKG.Claim), key=str):
         quote = graph.value(claim, CKG.hasQuote)
         selectors = list(graph.objects(quote, OA.hasSelector)) if quote is not None else []
@@ -108,23 +169,29 @@ def edge_rows(graph: Graph) -> Iterator[dict[str, str]]:
         claim_type = next(
             (_curie(graph, t) for t in graph.objects(claim, RDF.type) if t != CKG.Claim), ""
         )
+        article = str(graph.value(claim, DCTERMS.source) or "")
         for number, (subject, predicate, obj) in enumerate(_claim_edges(graph, claim)):
+            biolink, aspect, direction = _predicate(graph, subject, predicate, obj)
             yield {
                 "id": f"{claim}#edge-{number}",
-                "subject": node_id(subject),
-                "predicate": BIOLINK_PREDICATES.get(URIRef(str(predicate)), "biolink:related_to"),
-                "object": node_id(obj),
+                "subject": ids.get(subject, node_id(subject)),
+                "predicate": biolink,
+                "object": ids.get(obj, node_id(obj)),
                 "original_predicate": _curie(graph, predicate),
                 "category": "biolink:Association",
+                "object_aspect_qualifier": aspect,
+                "object_direction_qualifier": direction,
                 "knowledge_level": "knowledge_assertion",
                 "agent_type": "automated_agent",
+                "primary_knowledge_source": infores(article),
+                "aggregator_knowledge_source": PROVIDED_BY,
                 "publications": "|".join(dois),
                 "claim_type": claim_type,
                 "quote": str(exact).replace("\t", " ").replace("\n", " "),
                 "quote_start": str(start),
                 "quote_end": str(end),
                 "speaker": node_id(graph.value(claim, PROV.wasAttributedTo) or Literal("")),
-                "article": str(graph.value(claim, DCTERMS.source) or ""),
+                "article": article,
             }
 
 
@@ -136,7 +203,8 @@ KGX_FILES = {
 
 def render_kgx(graph: Graph) -> dict[str, str]:
     """The two KGX files' contents, by file name."""
+    ids = node_ids(graph)
     return {
-        "nodes.tsv": _tsv(NODE_COLUMNS, node_rows(graph)),
-        "edges.tsv": _tsv(EDGE_COLUMNS, edge_rows(graph)),
+        "nodes.tsv": _tsv(NODE_COLUMNS, node_rows(graph, ids)),
+        "edges.tsv": _tsv(EDGE_COLUMNS, edge_rows(graph, ids)),
     }
