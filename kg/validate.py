@@ -13,17 +13,21 @@ as before and stays the only source of violation reports.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
+from typing import cast
 
 from pyshacl import validate
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, SH
+from rdflib.namespace import OWL, RDF, RDFS, SH
 from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import ResultRow
-from rdflib.term import Node
+from rdflib.term import Identifier, Node
 
+from kg import prebinding
 from kg.namespaces import CKG, DEFAULT_BASE, OA, bind_prefixes, rebase_turtle
 from kg.resources import ontology_file
 
@@ -95,8 +99,8 @@ def _copy(graph: Graph) -> Graph:
 
 
 @cache
-def _prepared(select: str, namespaces: tuple[tuple[str, URIRef], ...]) -> Query:
-    return prepareQuery(select, initNs=dict(namespaces))
+def _prepared(select: str) -> Query:
+    return prepareQuery(select)
 
 
 def validate_graph(
@@ -119,38 +123,19 @@ def validate_graph(
 
     pySHACL checks the core constraints. The SHACL-SPARQL constraints of the same shapes
     are run here once over the whole graph instead of once per focus node (pySHACL parses
-    the query again for every node, which made them 95% of the time); the rows are kept
-    for the shape's focus nodes only, so the violations are the ones pySHACL would report
-    (``tests/test_validate.py`` compares the two on a broken graph).
+    the query again for every node, which made them 95% of the time) wherever that finds
+    the same rows (``kg.prebinding``: ``$this`` bound by a top-level triple pattern before
+    any other use); the rows are kept for the shape's focus nodes only, so the violations
+    are the ones pySHACL would report (``tests/test_shapes.py`` compares the two on a broken
+    graph). Any other SHACL-SPARQL constraint is left to pySHACL.
     """
     if screen and _screened_clean(graph, base, context):
         return ValidationResult(True, (), _conforming_report(base))
-    shapes = _parsed(("shapes.ttl",), base)
     data = Graph()
     for part in (graph, context or (), _parsed(("claimkg.ttl", "units.ttl"), base)):
         for triple in part:
             data.add(triple)
-    own_classes = _classes_with_instances(graph, data)
-    core_shapes = Graph()
-    for triple in shapes:
-        if triple[1] == SH.sparql:
-            continue
-        if triple[1] == SH.targetClass and triple[2] not in own_classes:
-            continue  # no focus node of this shape is ours: the context is validated on its own
-        core_shapes.add(triple)
-    conforms, report, _ = validate(
-        data, shacl_graph=core_shapes, advanced=True, allow_warnings=False, inference="none"
-    )
-    assert isinstance(report, Graph)
-    for shape, constraint in shapes.subject_objects(SH.sparql):
-        focus_nodes = _focus_nodes(data, shapes, shape) & set(graph.subjects())
-        conforms = (
-            _run_sparql_constraint(data, shapes, shape, constraint, focus_nodes, report)
-            and conforms
-        )
-    report.set(
-        (next(report.subjects(RDF.type, SH.ValidationReport)), SH.conforms, Literal(conforms))
-    )
+    conforms, report = _exact(data, _parsed(("shapes.ttl",), base), graph, _runnable(base))
     bind_prefixes(report, base)
     claim_class = URIRef(str(CKG.Claim).replace(DEFAULT_BASE, base, 1))
     results = report.subjects(RDF.type, SH.ValidationResult)
@@ -159,6 +144,111 @@ def validate_graph(
         key=lambda v: (v.curated_at or "", v.claim_id or "", v.shape, v.value or ""),
     )
     return ValidationResult(bool(conforms), tuple(violations), report)
+
+
+@cache
+def _runnable(base: str) -> dict[tuple[Node, Node], tuple[str, str]]:
+    return _whole_graph(_parsed(("shapes.ttl",), base))
+
+
+def _exact(
+    data: Graph, shapes: Graph, own: Graph, whole: dict[tuple[Node, Node], tuple[str, str]]
+) -> tuple[bool, Graph]:
+    """pySHACL on ``data``; the SHACL-SPARQL constraints in ``whole`` (``_whole_graph`` of
+    ``shapes``) run here instead, once over the whole graph, for the focus nodes that are
+    subjects of ``own``; pySHACL runs the others once per focus node. A query that fails on
+    the data (rdflib raises, e.g. on a malformed literal) is a result, not a crash."""
+    own_classes = _classes_with_instances(own, data)
+    core_shapes = Graph()
+    for triple in shapes:
+        if triple[1] == SH.sparql and (triple[0], triple[2]) in whole:
+            continue
+        if triple[1] == SH.targetClass and triple[2] not in own_classes:
+            continue  # no focus node of this shape is ours: the context is validated on its own
+        core_shapes.add(triple)
+    conforms, report = _pyshacl(data, core_shapes)
+    for (shape, constraint), run in sorted(whole.items()):
+        focus_nodes = _focus_nodes(data, shapes, shape, own)
+        conforms = (
+            _run_sparql_constraint(data, shape, constraint, run, focus_nodes, report) and conforms
+        )
+    report.set((_report_node(report), SH.conforms, Literal(conforms)))
+    return conforms, report
+
+
+def _pyshacl(data: Graph, core_shapes: Graph) -> tuple[bool, Graph]:
+    """pySHACL's verdict and report. Its SPARQL constraints may raise on the data (rdflib's
+    SUBSTR on a decimal): then the rest is validated without them, and each is reported as
+    a constraint that could not be checked. A shapes graph pySHACL refuses is reported too."""
+    try:
+        conforms, report, _ = validate(
+            data, shacl_graph=core_shapes, advanced=True, allow_warnings=False, inference="none"
+        )
+    except Exception as error:  # rdflib's evaluation of one of their SPARQL constraints
+        left = set(core_shapes.subject_objects(SH.sparql))
+        if not left:
+            raise
+        for triple in [(s, SH.sparql, c) for s, c in left]:
+            core_shapes.remove(triple)
+        _, report = _pyshacl(data, core_shapes)
+        for shape, constraint in sorted(left):
+            message = f"This SPARQL constraint could not be checked: pySHACL failed ({error!r})."
+            _add_result(report, shape, constraint, None, None, message)
+        return False, report
+    if not isinstance(report, Graph):  # a ValidationFailure: pySHACL cannot run the shapes
+        failed = Graph()
+        failed.add((BNode(), RDF.type, SH.ValidationReport))
+        _add_result(failed, None, None, None, None, f"pySHACL cannot run the shapes: {report}")
+        return False, failed
+    return bool(conforms), report
+
+
+_CONSTRAINT_TERMS = frozenset((RDF.type, SH.select, SH.prefixes, SH.message))
+_MESSAGE_VARIABLE = re.compile(r"\{[?$](\w+)\}")
+_METACLASSES = (RDFS.Class, OWL.Class)
+"""With each class declared a direct rdfs:subClassOf rdfs:Class in the shapes graph: a shape
+of one of these types targets its own instances (pySHACL's implicit class targets)."""
+
+
+def _whole_graph(shapes: Graph) -> dict[tuple[Node, Node], tuple[str, str]]:
+    """The SHACL-SPARQL constraints run here once over the whole graph (shape and constraint
+    → the select with its prefixes, and the message), where that finds what pySHACL's runs,
+    one per focus node, find: ``kg.prebinding.refusal`` accepts the select; the shape is a
+    node shape without sh:target (a SPARQL target), not used inside another shape; and the
+    report needs nothing this runner does not write (no severity, no deactivation, no
+    ?failure or ?path, no message variable other than {?value})."""
+    chosen: dict[tuple[Node, Node], tuple[str, str]] = {}
+    for shape, constraint in shapes.subject_objects(SH.sparql):
+        selects = list(shapes.objects(constraint, SH.select))
+        messages = [str(m) for m in shapes.objects(constraint, SH.message)]
+        if (
+            len(selects) != 1
+            or len(messages) > 1
+            or not set(shapes.predicates(constraint)) <= _CONSTRAINT_TERMS
+            or any(name != "value" for m in messages for name in _MESSAGE_VARIABLE.findall(m))
+            or any(
+                (shape, p, None) in shapes
+                for p in (SH.path, SH.severity, SH.deactivated, SH.target)
+            )
+            or (None, None, shape) in shapes
+        ):
+            continue
+        try:
+            parsed = parseQuery(str(selects[0]))
+        except Exception:  # pySHACL will say what is wrong with it
+            continue
+        if prebinding.refusal(parsed) is not None or any(
+            prebinding.reads(parsed, name) for name in ("failure", "path")
+        ):
+            continue
+        try:
+            namespaces = prebinding.prefixes(shapes, constraint)
+        except ValueError:
+            continue
+        declared = "".join(f"PREFIX {p}: <{n}>\n" for p, n in sorted(namespaces.items()))
+        message = messages[0] if messages else "SPARQL constraint violated"
+        chosen[shape, constraint] = (declared + str(selects[0]), message)
+    return chosen
 
 
 def _screened_clean(graph: Graph, base: str, context: Graph | None) -> bool:
@@ -187,51 +277,109 @@ def _classes_with_instances(graph: Graph, data: Graph) -> set[Node]:
     return {c for d in direct for c in data.transitive_objects(d, RDFS.subClassOf) if c}
 
 
-def _focus_nodes(data: Graph, shapes: Graph, shape: Node) -> set[Node]:
+def _focus_nodes(data: Graph, shapes: Graph, shape: Node, own: Graph) -> set[Node]:
+    """The focus nodes of ``shape`` as pySHACL finds them in ``data`` (its core targets and
+    implicit class target; ``_whole_graph`` admits no sh:target), kept where ``own`` holds
+    them: the subjects of its triples (the objects, for sh:targetObjectsOf)."""
+    metaclasses = {*_METACLASSES, *shapes.subjects(RDFS.subClassOf, RDFS.Class)}
     targets = set(shapes.objects(shape, SH.targetClass))
-    if set(shapes.predicates(shape)) & {
-        SH.target,
-        SH.targetNode,
-        SH.targetSubjectsOf,
-        SH.targetObjectsOf,
-    }:
-        raise NotImplementedError(f"{shape}: SPARQL constraints are run for sh:targetClass only")
+    if not metaclasses.isdisjoint(shapes.objects(shape, RDF.type)):
+        targets.add(shape)
     classes = {c for t in targets for c in data.transitive_subjects(RDFS.subClassOf, t)}
-    return {node for c in classes for node in data.subjects(RDF.type, c)}
+    subjects = {node for c in classes for node in data.subjects(RDF.type, c)}
+    for predicate in shapes.objects(shape, SH.targetSubjectsOf):
+        subjects.update(data.subjects(predicate, None))
+    objects = {o for p in shapes.objects(shape, SH.targetObjectsOf) for o in data.objects(None, p)}
+    return (
+        (subjects & set(own.subjects()))
+        | (objects & set(own.objects()))
+        | set(shapes.objects(shape, SH.targetNode))
+    )
 
 
 def _run_sparql_constraint(
-    data: Graph, shapes: Graph, shape: Node, constraint: Node, focus_nodes: set[Node], report: Graph
+    data: Graph,
+    shape: Node,
+    constraint: Node,
+    run: tuple[str, str],
+    focus: set[Node],
+    report: Graph,
 ) -> bool:
-    """Run one sh:SPARQLConstraint over the whole graph; add its results to ``report``."""
-    namespaces = {
-        str(shapes.value(d, SH.prefix)): URIRef(str(shapes.value(d, SH.namespace)))
-        for prefixes in shapes.objects(constraint, SH.prefixes)
-        for d in shapes.objects(prefixes, SH.declare)
-    }
-    select = str(shapes.value(constraint, SH.select))
-    template = str(shapes.value(constraint, SH.message) or "SPARQL constraint violated")
+    """Run one sh:SPARQLConstraint over the whole graph; add its results for the ``focus``
+    nodes to ``report``. When rdflib fails on the whole graph, it runs once per focus node
+    as pySHACL does, and a node it fails on gets a result saying so."""
+    select, template = run
+    query = _prepared(select)
+    rows: list[tuple[Node | None, Node | None, ResultRow | None]]
+    try:
+        rows = [(row.get("this"), row.get("value"), row) for row in _rows(data, query, None)]
+    except Exception:  # not rdflib's SPARQLError (an evaluation error): a crash inside it
+        rows = []
+        for node in sorted(focus, key=str):
+            try:
+                rows += [(node, row.get("value"), row) for row in _rows(data, query, node)]
+            except Exception as error:
+                message = (
+                    f"This SPARQL constraint could not be checked on this node: the query "
+                    f"fails on its data ({type(error).__name__}: {error}); a value of the "
+                    "wrong datatype is the usual cause."
+                )
+                _add_result(report, shape, constraint, node, None, message)
+                rows.append((node, None, None))
     conforms = True
-    for row in data.query(_prepared(select, tuple(sorted(namespaces.items())))):
-        assert isinstance(row, ResultRow)
-        this, value = row.get("this"), row.get("value")
-        if this not in focus_nodes:
+    seen: set[tuple[Node, ...]] = set()
+    for this, value, row in rows:
+        if this not in focus:
             continue
         conforms = False
-        result = BNode()
-        message = template.replace("{?value}", str(value)).replace("{$value}", str(value))
-        report.add((result, RDF.type, SH.ValidationResult))
-        report.add((result, SH.focusNode, this))
-        report.add((result, SH.resultSeverity, SH.Violation))
-        report.add((result, SH.sourceShape, shape))
-        report.add((result, SH.sourceConstraint, constraint))
-        report.add((result, SH.sourceConstraintComponent, SH.SPARQLConstraintComponent))
-        report.add((result, SH.resultMessage, Literal(message)))
-        if value is not None:
-            report.add((result, SH.value, value))
-        for report_node in report.subjects(RDF.type, SH.ValidationReport):
-            report.add((report_node, SH.result, result))
+        if row is None or tuple(row) in seen:
+            continue  # reported above, or a duplicate row (pySHACL reports it once)
+        seen.add(tuple(row))
+        shown = value if value is not None else this  # pySHACL's sh:value for a node shape
+        message = template.replace("{?value}", str(shown)).replace("{$value}", str(shown))
+        _add_result(report, shape, constraint, this, shown, message)
     return conforms
+
+
+def _rows(data: Graph, query: Query, this: Node | None) -> list[ResultRow]:
+    """The rows of ``query``, ``$this`` pre-bound to ``this`` unless it is None. A plain
+    loop, not ``list()``: that asks rdflib's result for its length first, and a TypeError
+    raised inside the query is then swallowed (an empty result instead of a failure)."""
+    bindings = None if this is None else {"this": cast(Identifier, this)}
+    rows: list[ResultRow] = []
+    for row in data.query(query, initBindings=bindings):
+        assert isinstance(row, ResultRow)
+        rows.append(row)
+    return rows
+
+
+def _add_result(
+    report: Graph,
+    shape: Node | None,
+    constraint: Node | None,
+    focus: Node | None,
+    value: Node | None,
+    message: str,
+) -> None:
+    """One sh:ValidationResult of a SHACL-SPARQL constraint, as pySHACL writes it."""
+    result = BNode()
+    report.add((result, RDF.type, SH.ValidationResult))
+    report.add((result, SH.resultSeverity, SH.Violation))
+    report.add((result, SH.resultMessage, Literal(message)))
+    report.add((result, SH.sourceConstraintComponent, SH.SPARQLConstraintComponent))
+    for predicate, node in (
+        (SH.focusNode, focus),
+        (SH.sourceShape, shape),
+        (SH.sourceConstraint, constraint),
+        (SH.value, value),
+    ):
+        if node is not None:
+            report.add((result, predicate, node))
+    report.add((_report_node(report), SH.result, result))
+
+
+def _report_node(report: Graph) -> Node:
+    return next(report.subjects(RDF.type, SH.ValidationReport))
 
 
 def _violation(graph: Graph, report: Graph, result: Node, claim_class: URIRef) -> Violation:
@@ -252,7 +400,7 @@ def _violation(graph: Graph, report: Graph, result: Node, claim_class: URIRef) -
     return Violation(
         shape=_short(shape),
         message=str(message) if message is not None else "violation",
-        focus=str(focus),
+        focus=str(focus) if focus is not None else "",
         path=_short(path) if path is not None else None,
         value=str(value) if value is not None else None,
         claim_id=claim_id,

@@ -47,10 +47,19 @@ def suspects(
     base: str = DEFAULT_BASE,
     context: Graph | None = None,
     shapes: Graph | None = None,
+    *,
+    ontology: bool = True,
 ) -> set[tuple[str, str]]:
     """(shape, focus node) pairs that may violate the shapes (``ontology/shapes.ttl``, or
     ``shapes``), named as ``Violation`` names them; every pair pySHACL would report is among
-    them. Raises ``ScreenError`` when the screen cannot decide (unsupported shapes, data
-    Oxigraph cannot hold, a SPARQL function that would fail on the exact path too)."""
+    them. The data is ``graph``, ``context`` and (unless ``ontology`` is False, for shapes of
+    another vocabulary) claimkg's ontology. Raises ``ScreenError`` when the screen cannot
+    decide (unsupported shapes, data Oxigraph cannot hold, a SPARQL function that would
+    fail on the exact path too)."""
     compiled = program(base) if shapes is None else compile_shapes(shapes)
-    return _load(graph, base, context).check(compiled)
+    try:
+        return _load(graph, base, context, ontology).check(compiled)
+    except ScreenError:
+        raise
+    except Exception as error:  # whatever it is, pySHACL decides instead: never a crash
+        raise ScreenError(f"the screen failed: {error!r}") from error

@@ -10,12 +10,13 @@ from __future__ import annotations
 from functools import cache
 
 import pyoxigraph as ox
+from pyparsing import ParseResults
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
+from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.term import Node
 
-from kg import validate
+from kg import prebinding, validate
 from kg.namespaces import DEFAULT_BASE
 from kg.screen.errors import UnsupportedShapes
 from kg.screen.functions import _FUNCTION
@@ -37,7 +38,7 @@ from kg.screen.terms import (
     _well_typed,
 )
 
-_TARGETS = (SH.targetClass, SH.targetSubjectsOf, SH.target)
+_TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
 _NODE_KINDS = {
     SH.IRI: "isIRI(?v)",
     SH.BlankNode: "isBlank(?v)",
@@ -81,16 +82,21 @@ _BATCHES = {
 }
 """Constraints checked for every shape at once: one query per kind, each constraint a row
 (its leaf id, the focus key, the predicate, its parameters) of a VALUES table."""
-_IGNORED = frozenset((RDF.type, SH.message, SH.path, *_TARGETS))
+_ANNOTATIONS = (SH.message, SH.severity, SH.name, SH.description, SH.order, SH.group)
+"""Terms that change what a report says, not whether there is one (validate.py passes
+``allow_warnings=False``: a warning is a violation too)."""
+_IGNORED = frozenset((RDF.type, SH.path, SH.deactivated, *_ANNOTATIONS, *_TARGETS))
+_COMBINATIONS = {SH["or"]: "or", SH.xone: "xone", SH["and"]: "and", SH["not"]: "not"}
 _SUPPORTED = frozenset(
     {
         *_TARGETS, *_NODE_KINDS, *_RANGES, *_PAIRS,
         SH.NodeShape, SH.PropertyShape, SH.SPARQLConstraint, SH.SPARQLTarget,
-        SH.select, SH.prefixes, SH.declare, SH.prefix, SH.namespace, SH.message,
+        *_ANNOTATIONS, *_COMBINATIONS, SH.deactivated, SH.Violation, SH.Warning, SH.Info,
+        SH.select, SH.prefixes, SH.declare, SH.prefix, SH.namespace, SH.PrefixDeclaration,
         SH.property, SH.path, SH.alternativePath, SH.minCount, SH.maxCount, SH["class"],
-        SH.datatype, SH.nodeKind, SH.pattern, SH.minLength, SH["in"], SH.hasValue,
-        SH["or"], SH.xone, SH.qualifiedValueShape, SH.qualifiedMinCount, SH.qualifiedMaxCount,
-        SH.sparql,
+        SH.datatype, SH.nodeKind, SH.pattern, SH.minLength, SH.maxLength, SH["in"],
+        SH.hasValue, SH.node, SH.qualifiedValueShape, SH.qualifiedMinCount,
+        SH.qualifiedMaxCount, SH.sparql,
     }
 )  # fmt: skip
 """Every SHACL term the compiler handles; the shapes may use no other."""
@@ -109,12 +115,17 @@ class _Compiler:
         self.keys = 0
         self.leaves = 0
         self.encoder = _Encoder()
+        self.compiling: list[Node] = []  # the shapes being compiled, outermost first
+        self.implicit = self._implicit_classes()
 
     def program(self) -> _Program:
         self._check_vocabulary()
         checks: list[_Check] = []
         roots = {s for target in _TARGETS for s in self.shapes.subjects(target, None)}
+        roots |= self.implicit
         for shape in sorted(roots, key=str):
+            if self._deactivated(shape):
+                continue  # pySHACL does not validate it
             checks += self._shape(shape, self._targets(shape), nested=False)
         if self.classes:  # every instance of each class sh:class or sh:targetClass names
             self.updates.insert(
@@ -138,11 +149,55 @@ class _Compiler:
             for term in (p, o):
                 if isinstance(term, URIRef) and term.startswith(str(SH)) and term not in _SUPPORTED:
                     raise UnsupportedShapes(f"{self._owner(s)}: {_short(term)} is not supported")
-        shapes = {s for s, p in self.shapes.subject_predicates(None) if p in _SUPPORTED}
-        for shape in shapes:
-            for kind in self.shapes.objects(shape, RDF.type):
-                if kind in (RDFS.Class, OWL.Class):
-                    raise UnsupportedShapes(f"{self._owner(shape)}: implicit class targets")
+
+    def _implicit_classes(self) -> set[Node]:
+        """The shapes that are also classes, as pySHACL finds them: each of its shapes (see
+        ``_shapes``) whose rdf:type is rdfs:Class or a direct rdfs:subClassOf rdfs:Class in
+        the shapes graph, owl:Class always among them (pySHACL adds that triple)."""
+        metaclasses = {RDFS.Class, OWL.Class, *self.shapes.subjects(RDFS.subClassOf, RDFS.Class)}
+        return {
+            shape
+            for shape in self._shapes()
+            if not metaclasses.isdisjoint(self.shapes.objects(shape, RDF.type))
+        }
+
+    def _shapes(self) -> set[Node]:
+        """Every node pySHACL takes for a shape (``ShapesGraph._build_node_shape_cache``)."""
+        g = self.shapes
+        found = {*g.subjects(RDF.type, SH.NodeShape), *g.subjects(RDF.type, SH.PropertyShape)}
+        for predicate in (*_TARGETS, SH.property, SH.node):
+            found.update(g.subjects(predicate, None))
+        for predicate in (SH.property, SH.node, SH["not"], SH.qualifiedValueShape):
+            found.update(g.objects(None, predicate))
+        for predicate in (SH["and"], SH["or"], SH.xone):
+            for head in g.objects(None, predicate):
+                found.update(self._list(head, head))
+        return found
+
+    def _list(self, shape: Node, head: Node) -> list[Node]:
+        """The members of the RDF list at ``head`` (raises for a malformed or cyclic one,
+        where rdflib's Collection would loop or raise)."""
+        members: list[Node] = []
+        seen: set[Node] = set()
+        node = head
+        while node != RDF.nil:
+            first = list(self.shapes.objects(node, RDF.first))
+            rest = list(self.shapes.objects(node, RDF.rest))
+            if node in seen or len(first) != 1 or len(rest) != 1:
+                raise self.fail(shape, "a malformed RDF list")
+            seen.add(node)
+            members.append(first[0])
+            node = rest[0]
+        return members
+
+    def _deactivated(self, node: Node) -> bool:
+        values = list(self.shapes.objects(node, SH.deactivated))
+        if not values:
+            return False
+        value = values[0]
+        if len(values) > 1 or not isinstance(value, Literal) or type(value.value) is not bool:
+            raise self.fail(node, "sh:deactivated that is not one boolean")
+        return value.value
 
     def _owner(self, node: Node) -> str:
         """The named shape a (blank) node belongs to."""
@@ -175,14 +230,20 @@ class _Compiler:
     def _targets(self, shape: Node) -> str:
         """The key under which the focus nodes of ``shape`` are stored."""
         targets = [(t, v) for t in _TARGETS for v in self.shapes.objects(shape, t)]
+        if shape in self.implicit:
+            targets.append((SH.targetClass, shape))
         if len(targets) == 1 and targets[0][0] == SH.targetClass:
             return self._class(shape, targets[0][1])
         key = self._key()
         for target, value in targets:
             if target == SH.targetClass:
                 where = _focus(self._class(shape, value))
+            elif target == SH.targetNode:
+                where = f"BIND ({self._term(value)} AS ?this)"  # in the data or not
             elif target == SH.targetSubjectsOf:
                 where = f"?this {self._iri(shape, value)} ?object"
+            elif target == SH.targetObjectsOf:
+                where = f"?subject {self._iri(shape, value)} ?this"
             elif (value, RDF.type, SH.SPARQLTarget) in self.shapes:
                 select = self._select(value, shape)
                 if select.computes:
@@ -195,16 +256,15 @@ class _Compiler:
             )
         return key
 
-    def _select(self, node: Node, shape: Node) -> _Select:
+    def _select(self, node: Node, shape: Node, parsed: ParseResults | None = None) -> _Select:
         text = self.shapes.value(node, SH.select)
         if not isinstance(text, Literal):
             raise self.fail(shape, "a SPARQL constraint or target without one sh:select")
-        namespaces = {
-            str(self.shapes.value(d, SH.prefix)): str(self.shapes.value(d, SH.namespace))
-            for prefixes in self.shapes.objects(node, SH.prefixes)
-            for d in self.shapes.objects(prefixes, SH.declare)
-        }
-        return _rewrite(str(text), namespaces, self._owner(node))
+        try:
+            namespaces = prebinding.prefixes(self.shapes, node)
+        except ValueError as error:
+            raise self.fail(shape, str(error)) from error
+        return _rewrite(str(text), namespaces, self._owner(node), parsed)
 
     def _iri(self, shape: Node, node: Node | None) -> str:
         if not isinstance(node, URIRef):
@@ -221,17 +281,33 @@ class _Compiler:
     def _path(self, shape: Node) -> list[str]:
         """The predicates of the shape's path (several for sh:alternativePath; none for a
         node shape)."""
-        path = self.shapes.value(shape, SH.path)
+        paths = list(self.shapes.objects(shape, SH.path))
+        if len(paths) > 1:
+            raise self.fail(shape, "more than one sh:path")
+        path = paths[0] if paths else None
         if path is None or isinstance(path, URIRef):
             return [] if path is None else [self._iri(shape, path)]
         alternatives = self.shapes.value(path, SH.alternativePath)
         if alternatives is None or set(self.shapes.predicates(path)) != {SH.alternativePath}:
             raise self.fail(shape, "a path other than a predicate or sh:alternativePath")
-        return [self._iri(shape, p) for p in Collection(self.shapes, alternatives)]
+        return [self._iri(shape, p) for p in self._list(shape, alternatives)]
 
     def _shape(self, shape: Node, key: str, nested: bool) -> list[_Check]:
         """The checks of ``shape`` on the focus nodes under ``key``. A nested (member) shape
         is negated by its caller, so its checks must be exact, not over-approximations."""
+        if shape in self.compiling:
+            raise self.fail(shape, "a recursive shape")
+        if nested and self._deactivated(shape):
+            raise self.fail(shape, "a deactivated shape inside another (it conforms always)")
+        if not nested and self._deactivated(shape):
+            return []  # pySHACL skips it
+        self.compiling.append(shape)
+        try:
+            return self._checks(shape, key, nested)
+        finally:
+            self.compiling.pop()
+
+    def _checks(self, shape: Node, key: str, nested: bool) -> list[_Check]:
         name = _short(shape)
         predicates = self._path(shape)
         path = "(" + "|".join(predicates) + ")" if predicates else None
@@ -340,8 +416,11 @@ class _Compiler:
                 return self._leaf(key), True  # nothing is shorter than nothing
             ok = f"COALESCE(STRLEN(STR(?v)) >= {n}, false)"
             return query(f"{values} FILTER (isBlank(?v) || !{ok})"), True
+        if predicate == SH.maxLength:
+            ok = f"COALESCE(STRLEN(STR(?v)) <= {self._count(shape, value)}, false)"
+            return query(f"{values} FILTER (isBlank(?v) || !{ok})"), True
         if predicate == SH["in"]:
-            listed = [self._term(m) for m in Collection(self.shapes, value)]
+            listed = [self._term(m) for m in self._list(shape, value)]
             allowed = " || ".join(f"sameTerm(?v, {m})" for m in listed) or "false"
             return query(f"{values} FILTER (!({allowed}))"), True
         if predicate == SH.hasValue:
@@ -358,10 +437,12 @@ class _Compiler:
         if predicate in _PAIRS:
             other = self._iri(shape, value)
             return self._batched("pair" + _PAIRS[predicate], key, predicates, other), False  # type: ignore[index]
-        if predicate in (SH["or"], SH.xone):
-            members = list(Collection(self.shapes, value))
-            rule = "or" if predicate == SH["or"] else "xone"
+        if predicate in _COMBINATIONS:
+            rule = _COMBINATIONS[predicate]  # type: ignore[index]
+            members = [value] if rule == "not" else self._list(shape, value)
             return self._combination(shape, key, path, rule, members), True
+        if predicate == SH.node:  # every value node conforms to the shape
+            return self._combination(shape, key, path, "and", [value]), True
         if predicate == SH.qualifiedValueShape:
             if path is None:
                 raise self.fail(shape, "sh:qualifiedValueShape on a node shape")
@@ -374,7 +455,17 @@ class _Compiler:
         if predicate == SH.sparql:
             if path is not None or nested:
                 raise self.fail(shape, "sh:sparql on a property shape or a nested shape")
-            select = self._select(value, value)
+            if self._deactivated(value):
+                return self._leaf(key), True  # pySHACL skips it
+            text = self.shapes.value(value, SH.select)
+            try:
+                parsed = parseQuery(str(text))
+            except Exception as error:
+                raise self.fail(value, f"rdflib cannot parse the select: {error}") from error
+            refusal = prebinding.refusal(parsed)
+            if refusal is not None:  # pySHACL's per-focus run may find more
+                raise self.fail(value, f"a SPARQL constraint not run once for all: {refusal}")
+            select = self._select(value, value, parsed)
             subquery = f"{{ SELECT ?this WHERE {select.where} }}"
             sparql = f"SELECT DISTINCT ?this WHERE {{ {focus} {subquery} }}"
             return self._alone(key, sparql, select), True
@@ -439,7 +530,12 @@ def compile_shapes(shapes: Graph) -> _Program:
     """Compile a shapes graph; raises ``UnsupportedShapes`` naming the shape and the term
     the compiler does not handle. Every query runs once here on an empty store, so a
     rewriting bug fails at compile time, not on an article."""
-    compiled = _Compiler(shapes).program()
+    try:
+        compiled = _Compiler(shapes).program()
+    except UnsupportedShapes:
+        raise
+    except Exception as error:  # e.g. a shape rdflib cannot read: pySHACL will say
+        raise UnsupportedShapes(f"the compiler cannot follow these shapes: {error!r}") from error
     try:
         for typed in (None, frozenset[str]()):  # every value decoded, or none
             _Run(ox.Store(), frozenset(), typed).check(compiled)

@@ -20,7 +20,7 @@ class _Combination:
     """sh:or, sh:xone or a qualified count: member shapes checked on the value nodes (the
     focus nodes of each member's tests), combined per value node in Python."""
 
-    rule: str  # "or", "xone" or "qualified"
+    rule: str  # a key of kg.screen.run._RULES: "or", "xone", "and", "not" or "qualified"
     pairs: str  # SELECT ?this ?value: each focus node and its value nodes
     members: tuple[tuple[_Test, ...], ...]
     low: int = 0

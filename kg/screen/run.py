@@ -3,7 +3,7 @@ run on it, and their answers combined into the (shape, focus node) pairs that ma
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 
 import pyoxigraph as ox
@@ -15,6 +15,15 @@ from kg.screen.errors import ScreenError
 from kg.screen.functions import _Functions
 from kg.screen.program import _Leaf, _Program, _Query, _Test
 from kg.screen.terms import OxTerm, _encode, _Encoded, _Encoder, _focus
+
+_RULES: dict[str, Callable[[int, int], bool]] = {
+    "or": lambda passed, members: passed > 0,
+    "xone": lambda passed, members: passed == 1,
+    "and": lambda passed, members: passed == members,
+    "not": lambda passed, members: passed == 0,
+    "qualified": lambda passed, members: True,  # counted per focus node below
+}
+"""Whether a value node that conforms to ``passed`` of a combination's ``members`` passes."""
 
 
 class _Run:
@@ -83,7 +92,7 @@ class _Run:
                 continue
             passed = sum(value not in violating for violating in members)
             conforming[this] += passed
-            if (test.rule == "or" and passed == 0) or (test.rule == "xone" and passed != 1):
+            if not _RULES[test.rule](passed, len(members)):
                 flagged.add(this)
         if test.rule == "qualified":
             high = test.high
@@ -118,11 +127,11 @@ def _context(context: Graph | None) -> _Encoded:
     return encoded
 
 
-def _load(graph: Graph, base: str, context: Graph | None) -> _Run:
+def _load(graph: Graph, base: str, context: Graph | None, ontology: bool = True) -> _Run:
     """The data pySHACL sees (graph, context, ontology) in one store's default graph."""
     encoder = _Encoder()
     article = encoder.ntriples(graph)
-    parts = [_context(context), _ontology(base)]
+    parts = [_context(context), *([_ontology(base)] if ontology else [])]
     store = ox.Store()
     try:
         text = article + "".join(part.ntriples for part in parts)

@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyoxigraph as ox
+from pyparsing import ParseResults
 from rdflib import URIRef
 from rdflib.namespace import XSD
 from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
-from rdflib.plugins.sparql import prepareQuery
-from rdflib.plugins.sparql.algebra import traverse
+from rdflib.plugins.sparql.algebra import translateQuery, traverse
+from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Variable
 
@@ -304,9 +305,12 @@ def _split(tokens: list[str]) -> list[str]:
     return [" ".join(argument) for argument in arguments]
 
 
-def _rewrite(select: str, namespaces: dict[str, str], owner: str) -> _Select:
+def _rewrite(
+    select: str, namespaces: dict[str, str], owner: str, parsed: ParseResults | None = None
+) -> _Select:
+    """``select`` rewritten (``parsed``: rdflib's parse of it, if the caller has one)."""
     rewritten = _Rewriter(select, namespaces, owner).select()
-    predicates, sources = _patterns(select, namespaces, owner)
+    predicates, sources = _patterns(select, namespaces, owner, parsed)
     return _Select(rewritten.where, rewritten.computes, predicates, sources)
 
 
@@ -324,7 +328,7 @@ def _all_named(path: object) -> bool:
 
 
 def _patterns(
-    select: str, namespaces: dict[str, str], owner: str
+    select: str, namespaces: dict[str, str], owner: str, parsed: ParseResults | None = None
 ) -> tuple[frozenset[str] | None, tuple[tuple[str, frozenset[str] | None], ...]]:
     """What a select's triple patterns (and paths) can match, as rdflib parses it: all the
     predicates (None: any, for a variable predicate or a negated property set), and for
@@ -332,7 +336,8 @@ def _patterns(
     any). A path's ends both count (an inverse path reads its subject; a path that may be
     empty makes them equal)."""
     try:
-        algebra = prepareQuery(select, initNs=namespaces).algebra
+        tree = parseQuery(select) if parsed is None else parsed
+        algebra = translateQuery(tree, initNs=namespaces).algebra
     except Exception as error:
         raise UnsupportedShapes(f"{owner}: rdflib cannot parse the select: {error}") from error
     found: set[str] = set()
