@@ -10,10 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import pyoxigraph as ox
 import pytest
+import yaml
+from rdflib import Dataset
 
 from kg.build import BuiltCorpus, build_corpus
-from kg.load import Corpus, load_corpus
+from kg.load import Article, Corpus, load_corpus
+from kg.store import as_rdflib
 from kg.validate import ValidationResult, validate_graph
 
 TESTS = Path(__file__).parent
@@ -81,3 +85,76 @@ def generator() -> Iterator[ModuleType]:
         yield module
     finally:
         sys.modules.pop(spec.name, None)
+
+
+# ---------------------------------------------------------------- a corpus of several articles
+
+EXTRA_ARTICLES = FIXTURES / "corpus-extra"
+"""Fixture articles that report LEONARDA-1 figures as other sources print them."""
+
+
+def the_interview(corpus: Corpus) -> Article:
+    """The bundled interview, whatever other articles the corpus holds."""
+    return next(a for a in corpus.articles if a.id == ARTICLE_ID)
+
+
+@pytest.fixture(scope="session")
+def interview(corpus: Corpus) -> Article:
+    return the_interview(corpus)
+
+
+def extend_corpus(target: Path) -> Path:
+    """A copy of the bundled corpus plus the fixture articles: those of corpus-extra and
+    the test corpus's two (with the test entities the bundled corpus does not define)."""
+    shutil.copytree(BUNDLED_CORPUS, target)
+    articles = [p.parent for p in EXTRA_ARTICLES.glob("*/article.yaml")]
+    articles += [TEST_CORPUS / "mini-trial-note", TEST_CORPUS / "mini-trial-followup"]
+    for article in articles:
+        shutil.copytree(article, target / article.name)
+
+    def records_of(path: Path) -> list[dict[str, object]]:
+        return list(yaml.safe_load(path.read_text("utf-8")) or [])
+
+    known = {r["id"] for p in (target / "entities").glob("*.yaml") for r in records_of(p)}
+    for folder in (EXTRA_ARTICLES / "entities", TEST_CORPUS / "entities"):
+        for path in sorted(folder.glob("*.yaml")):
+            records = [r for r in records_of(path) if r["id"] not in known]
+            known |= {r["id"] for r in records}
+            out = target / "entities" / f"zz-{folder.parent.name}-{path.name}"
+            out.write_text(yaml.safe_dump(records, allow_unicode=True, sort_keys=False), "utf-8")
+    return target
+
+
+@pytest.fixture(scope="session")
+def extended_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return extend_corpus(tmp_path_factory.mktemp("extended") / "corpus")
+
+
+@pytest.fixture(scope="session")
+def extended(extended_corpus: Path) -> Corpus:
+    return load_corpus(extended_corpus)
+
+
+@pytest.fixture(scope="session")
+def extended_built(extended: Corpus) -> BuiltCorpus:
+    return build_corpus(extended)
+
+
+def store_of(built: BuiltCorpus) -> Dataset:
+    """The built corpus in an in-memory Oxigraph store, one named graph each, as ``kg``
+    queries it (the default engine)."""
+    store = ox.Store()
+    for name, graph in built.graphs.items():
+        data = graph.serialize(format="nt11", encoding="utf-8")
+        store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(name)))
+    return as_rdflib(store)
+
+
+@pytest.fixture(scope="session")
+def bundled_store(built: BuiltCorpus) -> Dataset:
+    return store_of(built)
+
+
+@pytest.fixture(scope="session")
+def extended_store(extended_built: BuiltCorpus) -> Dataset:
+    return store_of(extended_built)
