@@ -19,22 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import Dataset, Graph, Literal, plugin
-from rdflib.namespace import XSD
+from rdflib import Dataset, Graph, Literal, URIRef, plugin
+from rdflib.namespace import XSD, split_uri
 from rdflib.plugins.serializers.trig import TrigSerializer
 from rdflib.plugins.serializers.turtle import TurtleSerializer
 from rdflib.serializer import Serializer
-from rdflib.term import Node
+from rdflib.term import Node, _is_valid_uri
 
 from kg.build import BuiltCorpus
 
-OUTPUT_FILES: dict[str, str] = {
-    "claimkg.ttl": "Turtle: the whole graph",
-    "claimkg.nt": "N-Triples: the whole graph, one sorted triple per line",
-    "claimkg.jsonld": "JSON-LD: the whole graph, compacted with claimkg's prefixes",
-    "claimkg.trig": "TriG: one nanopublication per claim, plus context graphs",
-    "validation-report.ttl": "SHACL validation report",
-}
+# the names of the files written here, kept light for the command line (re-exported)
+from kg.outputs import FORMATS as FORMATS
+from kg.outputs import OUTPUT_FILES as OUTPUT_FILES
+from kg.outputs import UNION_FILES as UNION_FILES
 
 
 def _exact_decimal(serializer: TurtleSerializer, node: Node) -> str | None:
@@ -46,7 +43,74 @@ def _exact_decimal(serializer: TurtleSerializer, node: Node) -> str | None:
     return None
 
 
-class ExactTurtleSerializer(TurtleSerializer):
+class _BoundNames:
+    """Prefixed names from the graph's bound prefixes only, in time independent of the graph.
+
+    rdflib's ``compute_qname`` files every IRI's namespace in a trie whose nodes it scans
+    one by one; with one namespace per claim (``…/claim/A/C/quote``) that scan made Turtle
+    quadratic in an article's claims (10,000 claims did not finish in 10 minutes). This gives
+    the same names rdflib gives from bound prefixes: the IRI split where rdflib splits it,
+    then the longest bound namespace at least that long that the IRI starts with.
+    """
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.bound = {str(ns): prefix for prefix, ns in self.graph.namespaces()}
+        self.lengths = sorted({len(ns) for ns in self.bound}, reverse=True)
+        self.cache: dict[str, tuple[str, str, str] | None] = {}
+
+    def parts(self, uri: str) -> tuple[str, str, str] | None:
+        """(prefix, namespace, local name), or None when no bound prefix applies."""
+        if uri in self.cache:
+            return self.cache[uri]
+        found = None
+        try:
+            split_at = len(split_uri(uri)[0])
+        except ValueError:
+            split_at = len(uri)
+        for length in self.lengths:
+            if length < split_at:
+                break
+            prefix = self.bound.get(uri[:length])
+            if prefix is not None:
+                found = (prefix, uri[:length], uri[length:])
+                break
+        self.cache[uri] = found
+        return found
+
+
+class _FastNames(TurtleSerializer):
+    """``get_pname`` through ``_BoundNames``; rdflib's own path only to mint a prefix."""
+
+    def serialize(self, *args: Any, **kwargs: Any) -> None:
+        self._names = _BoundNames(self.store)
+        super().serialize(*args, **kwargs)
+
+    def get_pname(self, uri: Node, gen_prefix: bool = True) -> str | None:
+        if not isinstance(uri, URIRef):
+            return None
+        names: _BoundNames | None = getattr(self, "_names", None)
+        parts = names.parts(str(uri)) if names is not None and _is_valid_uri(uri) else None
+        if parts is None:
+            if names is None or gen_prefix:  # rdflib may bind a new prefix (ns1…)
+                known = len(names.bound) if names is not None else 0
+                pname = super().get_pname(uri, gen_prefix)
+                if names is not None and len(list(self.store.namespaces())) != known:
+                    names.refresh()
+                return pname
+            return None
+        prefix, namespace, local = parts
+        local = local.replace("(", r"\(").replace(")", r"\)")
+        local = self.LOCALNAME_PECRENT_CHARACTER_REQUIRING_ESCAPE_REGEX.sub("\\%", local)
+        if local.endswith("."):  # a prefixed name cannot end with "."
+            return None
+        return f"{self.addNamespace(prefix, URIRef(namespace))}:{local}"
+
+
+class ExactTurtleSerializer(_FastNames):
     """Turtle that keeps every decimal exactly as printed (``"65"^^xsd:decimal``)."""
 
     def label(self, node: Node, position: int) -> str:
@@ -131,19 +195,6 @@ def _trig(dataset: Dataset) -> str:
 
 
 # ---------------------------------------------------------------- a corpus from its parts
-
-UNION_FILES: dict[str, str] = {
-    "claimkg.nq": "N-Quads: every named graph (one per article, entities, external evidence)",
-}
-FORMATS: dict[str, tuple[str, ...]] = {
-    "ttl": ("claimkg.ttl",),
-    "nt": ("claimkg.nt",),
-    "nq": ("claimkg.nq",),
-    "jsonld": ("claimkg.jsonld",),
-    "trig": ("claimkg.trig",),
-    "kgx": ("nodes.tsv", "edges.tsv"),
-}
-"""What ``kg build --format`` may write; each corpus build also writes the report."""
 
 
 @dataclass(frozen=True)
