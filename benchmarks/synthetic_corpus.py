@@ -1308,6 +1308,7 @@ def _render_article(
     lines = [
         f"# A synthetic article (seed {seed}) written by benchmarks/synthetic_corpus.py.",
         f"id: synthetic-{index:05d}",
+        "form: Interview",
         f"title: {_quoted(title)}",
         f"publisher: {PUBLISHER}",
         f"interviewee: {INTERVIEWEE}",
@@ -1320,7 +1321,10 @@ def _render_article(
         "speaker_labels:",
         f'  "{EDITOR_LABEL}": {PUBLISHER}',
         f'  "{INTERVIEWEE_LABEL}": {INTERVIEWEE}',
-        'body_ends_at: "References :"',
+        "reference_list:",
+        '  starts_with: "References :"',
+        "  entry_style: number-ideographic-comma",
+        "  citation_style: superscript-brackets",
         "sections:",
     ]
     for section in sections:

@@ -24,7 +24,7 @@ from rdflib.term import Node
 from kg import __version__
 from kg.evidence import ExternalEvidence, TableRow
 from kg.links import MappingSet, link_triples
-from kg.load import Article, Claim, Corpus, Entity, TextSpan
+from kg.load import Article, Claim, Corpus, Dose, Entity, Quantity, TextSpan
 from kg.namespaces import (
     BIOLINK,
     CITO,
@@ -216,8 +216,12 @@ def _article_triples(article: Article) -> Iterable[Triple]:
         yield node, CKG.url, Literal(meta["url"], datatype=XSD.anyURI)
     if "language" in meta:
         yield node, DCTERMS.language, Literal(meta["language"])
+    yield node, CKG.articleForm, article.form
+    if article.form_class is not None:
+        yield node, RDF.type, article.form_class
     yield node, DCTERMS.publisher, entity_iri(article.publisher)
-    yield node, CKG.interviewee, entity_iri(article.interviewee)
+    for interviewee in article.interviewees:
+        yield node, CKG.interviewee, entity_iri(interviewee)
     yield node, CKG.editorialVoice, entity_iri(article.editorial_voice)
     yield node, CKG.sha256, Literal(article.sha256)
     yield node, CKG.fullText, Literal(article.text)
@@ -291,36 +295,24 @@ def _assertion_triples(article: Article, claim: Claim) -> Iterable[Triple]:
         yield node, CKG.statistic, claim.statistic
     if claim.endpoint is not None:
         yield node, CKG.endpoint, entity_iri(claim.endpoint)
-    if claim.value is not None:
-        yield node, QUDT.numericValue, decimal(claim.value)
-    yield from _interval(node, claim.range, CKG.rangeMinimum, CKG.rangeMaximum)
-    for key, bound in claim.bounds.items():
-        yield node, _BOUND_PROPERTIES[key], decimal(bound)
-    if claim.none_reported:
-        yield node, CKG.noneReported, Literal(True)
-    if claim.unit is not None:
-        yield node, QUDT.unit, claim.unit
-    yield from _interval(node, claim.ci, CKG.ciLower, CKG.ciUpper)
-    if claim.ci_level is not None:
-        yield node, CKG.ciLevel, decimal(claim.ci_level)
-    for key, entity in claim.context_entities.items():
-        yield node, CKG[key], entity_iri(entity)
-    if claim.analysis is not None:
-        yield node, CKG.analysis, claim.analysis
-    for grade in claim.grades:
-        yield node, CKG.grade, Literal(grade, datatype=XSD.integer)
-    if claim.time_point is not None:
-        yield node, CKG.timePointValue, decimal(claim.time_point.value)
-        yield node, CKG.timePointUnit, claim.time_point.unit
-    if claim.threshold is not None:
-        yield node, CKG.thresholdValue, decimal(claim.threshold.value)
-        yield node, CKG.thresholdUnit, claim.threshold.unit
-    if claim.year is not None:
-        yield node, CKG.calendarYear, Literal(str(claim.year), datatype=XSD.gYear)
+    yield from _value_triples(node, claim)
+    yield from _context_triples(node, claim)
     if claim.relation is not None:
         yield node, RDF.subject, entity_iri(claim.relation.subject)
         yield node, RDF.predicate, claim.relation.predicate
         yield node, RDF.object, entity_iri(claim.relation.object)
+    if claim.dose is not None:
+        yield from _dose_triples(node, claim.dose)
+    if claim.role is not None:
+        yield node, CKG.roleHolder, entity_iri(claim.role.person)
+        if claim.role.title is not None:
+            yield node, CKG.roleTitle, Literal(claim.role.title)
+        if claim.role.of is not None:
+            yield node, CKG.roleIn, entity_iri(claim.role.of)
+    for phase in claim.phases:
+        yield node, CKG.trialPhase, Literal(phase, datatype=XSD.integer)
+    if claim.registry_id is not None:
+        yield node, CKG.registryIdentifier, Literal(claim.registry_id)
     if claim.direction is not None:
         yield node, CKG.direction, claim.direction
     for source in claim.derived_from:
@@ -335,10 +327,94 @@ def _assertion_triples(article: Article, claim: Claim) -> Iterable[Triple]:
         yield node, CKG.caveat, Literal(claim.caveat)
 
 
+def _value_triples(node: URIRef, claim: Claim) -> Iterable[Triple]:
+    """The value in whichever form the text gives it, its unit, CI and counts."""
+    if claim.value is not None:
+        yield node, QUDT.numericValue, decimal(claim.value)
+    if claim.value_as_printed is not None:
+        yield node, CKG.valueAsPrinted, Literal(claim.value_as_printed)
+    yield from _interval(node, claim.range, CKG.rangeMinimum, CKG.rangeMaximum)
+    yield from _interval(node, claim.ratio, CKG.ratioAntecedent, CKG.ratioConsequent)
+    for key, bound in claim.bounds.items():
+        yield node, _BOUND_PROPERTIES[key], decimal(bound)
+    if claim.none_reported:
+        yield node, CKG.noneReported, Literal(True)
+    if claim.not_reached:
+        yield node, CKG.notReached, Literal(True)
+    if claim.unit is not None:
+        yield node, QUDT.unit, claim.unit
+    if claim.ci is not None:
+        for limit, number, not_reached in (
+            (claim.ci[0], CKG.ciLower, CKG.ciLowerNotReached),
+            (claim.ci[1], CKG.ciUpper, CKG.ciUpperNotReached),
+        ):
+            yield (
+                (node, number, decimal(limit))
+                if limit is not None
+                else (node, not_reached, Literal(True))
+            )
+    if claim.ci_level is not None:
+        yield node, CKG.ciLevel, decimal(claim.ci_level)
+    for count, predicate in (
+        (claim.numerator, CKG.numerator),
+        (claim.denominator, CKG.denominator),
+    ):
+        if count is not None:
+            yield node, predicate, Literal(count, datatype=XSD.integer)
+
+
+def _context_triples(node: URIRef, claim: Claim) -> Iterable[Triple]:
+    """What the sentence fixes: trial, arm, assessor, analysis, grades, time point…"""
+    for key, entity in claim.context_entities.items():
+        yield node, CKG[key], entity_iri(entity)
+    terms = (
+        (CKG.analysis, claim.analysis),
+        (CKG.analysisStage, claim.analysis_stage),
+        (CKG.aeAttribution, claim.ae_attribution),
+        (CKG.sidedness, claim.sidedness),
+    )
+    yield from ((node, predicate, term) for predicate, term in terms if term is not None)
+    for grade in claim.grades:
+        yield node, CKG.grade, Literal(grade, datatype=XSD.integer)
+    if claim.grade_at_least is not None:
+        yield node, CKG.gradeAtLeast, Literal(claim.grade_at_least, datatype=XSD.integer)
+    if claim.any_grade:
+        yield node, CKG.anyGrade, Literal(True)
+    yield from _quantity(node, claim.time_point, CKG.timePointValue, CKG.timePointUnit)
+    yield from _quantity(node, claim.threshold, CKG.thresholdValue, CKG.thresholdUnit)
+    if claim.year is not None:
+        yield node, CKG.calendarYear, Literal(str(claim.year), datatype=XSD.gYear)
+    if claim.data_cutoff is not None:
+        yield node, CKG.dataCutoff, Literal(claim.data_cutoff.isoformat(), datatype=XSD.date)
+
+
+def _dose_triples(node: URIRef, dose: Dose) -> Iterable[Triple]:
+    """How the drug is given: only the parts the text states."""
+    yield node, CKG.drug, entity_iri(dose.drug)
+    yield from _quantity(node, dose.amount, CKG.doseAmount, CKG.doseUnit)
+    terms = (
+        (CKG.doseFrequency, dose.frequency),
+        (CKG.doseSchedule, dose.schedule),
+        (CKG.doseRoute, dose.route),
+    )
+    yield from ((node, predicate, term) for predicate, term in terms if term is not None)
+    yield from _quantity(node, dose.on_period, CKG.onPeriodValue, CKG.onPeriodUnit)
+    yield from _quantity(node, dose.off_period, CKG.offPeriodValue, CKG.offPeriodUnit)
+    yield from _quantity(node, dose.cycle_length, CKG.cycleLengthValue, CKG.cycleLengthUnit)
+
+
+def _quantity(
+    node: URIRef, quantity: Quantity | None, value: URIRef, unit: URIRef
+) -> Iterable[Triple]:
+    if quantity is not None:
+        yield node, value, decimal(quantity.value)
+        yield node, unit, quantity.unit
+
+
 def _interval(
     node: URIRef, pair: tuple[Decimal, Decimal] | None, low: URIRef, high: URIRef
 ) -> Iterable[Triple]:
-    """A range or a confidence interval: two decimals, as printed."""
+    """A range, a ratio a:b or an interval: two decimals, as printed."""
     if pair is not None:
         yield node, low, decimal(pair[0])
         yield node, high, decimal(pair[1])
@@ -380,6 +456,7 @@ def _nanopublication(article: Article, claim: Claim) -> Iterator[Quad]:
     yield from ((s, p, o, provenance) for s, p, o in _provenance_triples(article, claim))
     yield assertion, PROV.wasDerivedFrom, article_iri(article.id), provenance
     yield nanopub, PROV.wasAttributedTo, TOOL, pubinfo
+    yield nanopub, DCTERMS.creator, TOOL, pubinfo  # dct:created is added when signed
     yield nanopub, DCTERMS.source, article_iri(article.id), pubinfo
 
 

@@ -3,7 +3,8 @@
 A number is covered when it lies inside the quote of a claim that carries that very number
 (as value, bound, range, CI, grade, time point, threshold or year), or when the curator
 listed it in ``coverage.yaml`` with a reason. Digits inside names (CDK4/6, HER2,
-LEONARDA-1) and citation superscripts are not numbers (see ``kg.load.NUMBER_TOKEN``).
+LEONARDA-1) and citation markers ([⁶], [1,4], ref. 6) are not numbers (see
+``kg.load.NUMBER_TOKEN``). The body is the whole text but its reference list.
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ def article_coverage(article: Article) -> CoverageReport:
     """Sort every number of ``article``'s body into covered, excluded and uncovered."""
     covered, excluded, uncovered = [], [], []
     used: set[int] = set()
-    for start, end, value in number_tokens(article.text, 0, article.body_end):
+    tokens = [t for a, b in article.body() for t in number_tokens(article.text, a, b)]
+    for start, end, value in tokens:
+        if any(m.start <= start and end <= m.end for m in article.citations):
+            continue  # a reference number in a citation marker ([1,4], ref. 6)
         number = _printed(article.text, start, end, value)
         if any(
             claim.quote.start <= start and end <= claim.quote.end and value in claim.numbers()
