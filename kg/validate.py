@@ -138,7 +138,7 @@ def validate_graph(
     conforms, report = _exact(data, _parsed(("shapes.ttl",), base), graph, _runnable(base))
     bind_prefixes(report, base)
     claim_class = URIRef(str(CKG.Claim).replace(DEFAULT_BASE, base, 1))
-    results = report.subjects(RDF.type, SH.ValidationResult)
+    results = report.objects(_report_node(report), SH.result)  # not sh:node's sh:detail
     violations = sorted(
         (_violation(graph, report, result, claim_class) for result in results),
         key=lambda v: (v.curated_at or "", v.claim_id or "", v.shape, v.value or ""),

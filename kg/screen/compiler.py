@@ -314,8 +314,8 @@ class _Compiler:
         checks: list[_Check] = []
         constraints = sorted(self.shapes.predicate_objects(shape), key=lambda po: str(po))
         for predicate, value in constraints:
-            if predicate in _IGNORED:
-                continue
+            if predicate in _IGNORED or not str(predicate).startswith(str(SH)):
+                continue  # outside SHACL (rdfs:label…): inert, as no custom component is declared
             if predicate in (SH.qualifiedMinCount, SH.qualifiedMaxCount):
                 if (shape, SH.qualifiedValueShape, None) not in self.shapes:
                     raise self.fail(shape, f"{_short(predicate)} without sh:qualifiedValueShape")
