@@ -6,7 +6,7 @@ from a position selector to the claim that owns it) and, when the graph records 
 curated file and line the claim came from.
 
 pySHACL is exact but slow (~0.65 s for a 100-claim article), so a sound screen
-(``kg/screen.py``: the shapes compiled to set-at-a-time SPARQL on Oxigraph) runs first.
+(``kg/screen/``: the shapes compiled to set-at-a-time SPARQL on Oxigraph) runs first.
 When it suspects nothing the graph conforms and pySHACL is skipped; otherwise pySHACL runs
 as before and stays the only source of violation reports.
 """
@@ -108,7 +108,7 @@ def validate_graph(
 ) -> ValidationResult:
     """Validate ``graph``; ``conforms`` is False when any shape is violated.
 
-    With ``screen`` (the default) the sound screen of ``kg/screen.py`` runs first: it finds
+    With ``screen`` (the default) the sound screen of ``kg/screen/`` runs first: it finds
     every (shape, focus node) pair pySHACL could report, and more. When it finds none, the
     graph conforms, with the report pySHACL writes for a conforming graph; when it finds
     some, or cannot decide (e.g. shapes it does not compile), the exact path below runs
