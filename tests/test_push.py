@@ -1,17 +1,22 @@
-"""`kg.push` against a fake HTTP server that records every request (protocol details, auth,
-retries, refusals) and against a real Oxigraph server (the graphs really land, and a re-push
-replaces instead of appending)."""
+"""`kg.push` against a fake SPARQL server on loopback: an rdflib Dataset behind the SPARQL 1.1
+Update, Query and Graph Store protocols, which records every request and can be told to fail
+any of them. The store's state after each request is what a reader would see at that moment,
+so "never missing" and "old or new" are checked request by request.
+
+The tests marked "issue 11" are the regression tests of the push failures the issue lists;
+each failed on the push of before the fix (staging and swap, prune, whole-request timeouts,
+batch halving, the Digest preflight, credentials in URLs).
+"""
 
 from __future__ import annotations
 
 import base64
 import json
+import shutil
 import socket
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,16 +27,19 @@ import pytest
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
-from kg.push import PushError, PushReport, PushTarget, push_graphs
+from kg.cli import EXIT_INVALID, EXIT_OK, EXIT_UNUSABLE, main
+from kg.push import PushError, PushTarget, push_graphs
 
-from .servers import oxigraph_server
+from .conftest import TEST_CORPUS
 
-G1 = "https://w3id.org/claimkg/graph/article-one"
-G2 = "https://w3id.org/claimkg/graph/article-two"
+NS = "https://w3id.org/claimkg/id/graph/"
+G1 = NS + "article/one"
+G2 = NS + "article/two"
+OUTSIDE = "https://example.org/someone-elses-graph"
 FIVE = [f"<http://ex.org/s{i}> <http://ex.org/p> <http://ex.org/o{i}> ." for i in range(5)]
 
 
-# ---------------------------------------------------------------- a fake server
+# ---------------------------------------------------------------- a fake SPARQL server
 
 
 @dataclass
@@ -41,27 +49,55 @@ class Seen:
     headers: dict[str, str]  # names lower-cased
     body: bytes
 
+    @property
+    def text(self) -> str:
+        """The update, the query, or the uploaded N-Triples."""
+        if self.headers.get("content-type") == "application/x-www-form-urlencoded":
+            return urllib.parse.parse_qs(self.body.decode())["query"][0]
+        return self.body.decode("utf-8")
+
+    @property
+    def graph(self) -> str | None:
+        """The ``?graph=`` of a Graph Store request."""
+        found = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).get("graph")
+        return found[0] if found else None
+
 
 @dataclass
 class Reply:
-    status: int = 204
-    body: bytes = b""
+    status: int = 500
+    body: bytes = b"failed on purpose"
     headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
 
 
-class FakeServer(ThreadingHTTPServer):
-    """Answers each request with the next queued reply (204 when none is left); with
-    ``authorized`` set, answers 401 with ``challenge`` until it accepts the Authorization."""
+CUT = "cut"  # a fault that closes the connection without an answer
+APPLY_THEN_CUT = "apply then cut"  # the request takes effect, its answer is lost
+
+Fault = Callable[[Seen], Reply | str | None]
+
+
+class FakeStore(ThreadingHTTPServer):
+    """SPARQL 1.1 on loopback: ``/update`` (Update), ``/query`` (form-encoded queries, JSON
+    results), ``/store?graph=`` (Graph Store PUT/POST/HEAD), backed by one rdflib Dataset.
+
+    ``fault(seen)`` may answer a request instead (a Reply), or cut the connection (CUT,
+    APPLY_THEN_CUT). With ``authorized`` set, requests whose Authorization it refuses get a
+    401 with ``challenge``, answered without reading a body (as Virtuoso does). ``states``
+    holds every graph's triples after each request: what readers could see.
+    """
 
     daemon_threads = True
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        self.dataset = Dataset()
+        self.lock = threading.Lock()
         self.seen: list[Seen] = []
-        self.replies: list[Reply] = []
+        self.states: list[dict[str, frozenset[Any]]] = []
+        self.fault: Fault | None = None
         self.challenge = 'Basic realm="x"'
         self.authorized: Callable[[str | None], bool] | None = None
+        self.drip: float | None = None  # seconds between the bytes of every answer
 
     @property
     def url(self) -> str:
@@ -70,35 +106,111 @@ class FakeServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that timed out and left is part of the test, not an error."""
 
+    def load(self, iri: str, lines: list[str]) -> None:
+        self.dataset.graph(URIRef(iri)).parse(data="\n".join(lines) + "\n", format="nt")
+
+    def triples(self, iri: str) -> Graph:
+        graph = Graph()
+        for triple in self.dataset.graph(URIRef(iri)):
+            graph.add(triple)
+        return graph
+
+    def graph_names(self) -> set[str]:
+        names = {str(g.identifier) for g in self.dataset.graphs() if len(g)}
+        return names - {"urn:x-rdflib:default"}
+
+    def snapshot(self) -> None:
+        self.states.append({name: frozenset(self.triples(name)) for name in self.graph_names()})
+
 
 class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
     def _answer(self) -> None:
-        server = cast(FakeServer, self.server)
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        server = cast(FakeStore, self.server)
         headers = {name.lower(): value for name, value in self.headers.items()}
-        server.seen.append(Seen(self.command, self.path, headers, body))
         if server.authorized is not None and not server.authorized(headers.get("authorization")):
-            reply = Reply(401, b"who are you?", {"WWW-Authenticate": server.challenge})
-        else:
-            reply = server.replies.pop(0) if server.replies else Reply()
-        time.sleep(reply.delay)
-        self.send_response(reply.status)
-        for name, value in reply.headers.items():
+            # like Virtuoso: the challenge goes out before the body is read, and the
+            # connection is closed (a client still sending gets a broken pipe)
+            server.seen.append(Seen(self.command, self.path, headers, b""))
+            self._send(401, b"who are you?", {"WWW-Authenticate": server.challenge}, close=True)
+            return
+        length = int(self.headers.get("Content-Length", 0))
+        body = self.rfile.read(length)
+        seen = Seen(self.command, self.path, headers, body)
+        server.seen.append(seen)
+        fault = server.fault(seen) if server.fault is not None else None
+        if fault == CUT:
+            self._cut()
+            return
+        if isinstance(fault, Reply):
+            self._send(fault.status, fault.body, fault.headers)
+            return
+        with server.lock:
+            status, answer, content_type = _serve(server, seen)
+            server.snapshot()
+        if fault == APPLY_THEN_CUT:
+            self._cut()
+            return
+        self._send(status, answer, {"Content-Type": content_type} if content_type else {})
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str], close: bool = False) -> None:
+        server = cast(FakeStore, self.server)
+        self.send_response(status)
+        for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
-        self.wfile.write(reply.body)
+        if server.drip is None or not body:
+            self.wfile.write(body)
+            return
+        for byte in body:
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            time.sleep(server.drip)
+
+    def _cut(self) -> None:
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
 
     do_PUT = _answer
     do_POST = _answer
+    do_HEAD = _answer
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
+def _serve(server: FakeStore, seen: Seen) -> tuple[int, bytes, str]:
+    """What a real store would do with the request."""
+    dataset = server.dataset
+    path = urllib.parse.urlsplit(seen.path).path
+    try:
+        if seen.method == "HEAD":
+            return 200, b"", ""
+        if path == "/update" and seen.method == "POST":
+            dataset.update(seen.text)
+            return 204, b"", ""
+        if path == "/query" and seen.method == "POST":
+            result = dataset.query(seen.text).serialize(format="json")
+            return 200, cast(bytes, result), "application/sparql-results+json"
+        if path == "/store" and seen.graph is not None and seen.method in ("PUT", "POST"):
+            graph = dataset.graph(URIRef(seen.graph))
+            if seen.method == "PUT":
+                graph.remove((None, None, None))
+            graph.parse(data=seen.text, format="nt")
+            return 204, b"", ""
+    except Exception as error:  # the server's own words, as a real one would answer
+        return 400, f"Parse error: {error}".encode(), "text/plain"
+    return 405, b"no such service", "text/plain"
+
+
 @pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    server = FakeServer()
+def fake() -> Iterator[FakeStore]:
+    server = FakeStore()
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
@@ -115,122 +227,263 @@ def _nt(tmp_path: Path, name: str, lines: list[str]) -> Path:
     return path
 
 
-def _gsp(server: FakeServer, **options: Any) -> PushTarget:
+def _gsp(server: FakeStore, **options: Any) -> PushTarget:
     return PushTarget(endpoint=f"{server.url}/update", graph_store=f"{server.url}/store", **options)
 
 
-def _update(server: FakeServer, **options: Any) -> PushTarget:
+def _update(server: FakeStore, **options: Any) -> PushTarget:
     return PushTarget(endpoint=f"{server.url}/update", **options)
+
+
+PATHS = {"graph store": _gsp, "update": _update}
 
 
 def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-# ---------------------------------------------------------------- Graph Store Protocol
+def _expected(path: Path) -> Graph:
+    return Graph().parse(path, format="nt")
 
 
-def test_gsp_put_sends_the_file_to_the_encoded_graph(fake: FakeServer, tmp_path: Path) -> None:
-    iri = "https://w3id.org/claimkg/graph/a?b=c&d=é#e"
+def _lines(prefix: str, count: int) -> list[str]:
+    return [f'<http://ex.org/{prefix}{i}> <http://ex.org/p> "{prefix} {i}" .' for i in range(count)]
+
+
+def _loads(server: FakeStore) -> list[Seen]:
+    """The requests that loaded triples into a staging graph."""
+    return [
+        s
+        for s in server.seen
+        if s.method != "HEAD" and (s.graph or s.text.split(";")[-1].lstrip().startswith("INSERT"))
+    ]
+
+
+def _staging_left(server: FakeStore) -> set[str]:
+    return {name for name in server.graph_names() if "kg-push-staging" in name}
+
+
+# ---------------------------------------------------------------- the protocol, step by step
+
+
+def test_graph_store_path_stages_checks_then_swaps(fake: FakeStore, tmp_path: Path) -> None:
+    iri = NS + "a?b=c&d=é#e"
     path = _nt(tmp_path, "a.nt", ["# a comment", *FIVE[:3], ""])
     report = push_graphs([(iri, path)], _gsp(fake))
-    [seen] = fake.seen
-    assert seen.method == "PUT"
-    assert seen.path == "/store?graph=" + urllib.parse.quote(iri, safe="")
-    assert urllib.parse.parse_qs(urllib.parse.urlsplit(seen.path).query) == {"graph": [iri]}
-    assert seen.headers["content-type"] == "application/n-triples"
-    assert seen.body == path.read_bytes()
-    assert "authorization" not in seen.headers
-    assert report == PushReport(graphs=1, triples=3, bytes=len(seen.body), requests=1, retries=0)
+    put, count, swap, final = fake.seen
+    assert put.method == "PUT" and put.graph is not None
+    assert put.graph.startswith(iri + "/kg-push-staging-")
+    assert put.path == "/store?graph=" + urllib.parse.quote(put.graph, safe="")
+    assert put.headers["content-type"] == "application/n-triples"
+    assert set(Graph().parse(data=put.text, format="nt")) == set(_expected(path))
+    assert "COUNT" in count.text and f"<{put.graph}>" in count.text
+    assert swap.path == "/update" and f"DROP SILENT GRAPH <{put.graph}>" in swap.text
+    assert "COUNT" in final.text and f"<{iri}>" in final.text
+    assert set(fake.triples(iri)) == set(_expected(path)) and _staging_left(fake) == set()
+    assert (report.graphs, report.triples, report.requests, report.retries) == (1, 3, 4, 0)
+    assert report.bytes == sum(len(seen.body) for seen in fake.seen)
+    assert report.mismatches == () and report.pruned == ()
 
 
-def test_progress_after_each_graph(fake: FakeServer, tmp_path: Path) -> None:
+def test_update_path_inserts_batches_into_the_staging_graph(
+    fake: FakeStore, tmp_path: Path
+) -> None:
+    path = _nt(tmp_path, "a.nt", FIVE)
+    report = push_graphs([(G1, path)], _update(fake, batch_triples=2))
+    inserts = [s.text for s in _loads(fake)]
+    assert [text.count("\n<http") for text in inserts] == [2, 2, 1]
+    staging = inserts[0].split("GRAPH <")[1].split(">")[0]
+    assert inserts[0].startswith(f"DROP SILENT GRAPH <{staging}> ;")  # a leftover is replaced
+    assert all(f"INSERT DATA {{ GRAPH <{staging}> {{" in text for text in inserts)
+    assert {s.headers["content-type"] for s in fake.seen if s.path == "/update"} == {
+        "application/sparql-update"
+    }
+    assert set(fake.triples(G1)) == set(_expected(path)) and _staging_left(fake) == set()
+    assert (report.triples, report.batch_triples) == (5, 2)
+
+
+@pytest.mark.parametrize("way", PATHS)
+def test_progress_after_each_graph(fake: FakeStore, tmp_path: Path, way: str) -> None:
     calls: list[tuple[int, int, str]] = []
     graphs = [(G1, _nt(tmp_path, "1.nt", FIVE[:2])), (G2, _nt(tmp_path, "2.nt", FIVE[2:]))]
-    report = push_graphs(graphs, _gsp(fake), lambda *call: calls.append(call))
+    report = push_graphs(graphs, PATHS[way](fake), lambda *call: calls.append(call))
     assert calls == [(1, 2, G1), (2, 2, G2)]
-    assert (report.graphs, report.triples, report.requests) == (2, 5, 2)
+    assert (report.graphs, report.triples) == (2, 5)
 
 
-def test_basic_auth_answers_the_challenge(fake: FakeServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("way", PATHS)
+def test_blank_node_triples_travel_together(fake: FakeStore, tmp_path: Path, way: str) -> None:
+    """``_:b`` in two requests would be two nodes: its triples go in one request (for Update
+    an INSERT … WHERE {}, since Virtuoso refuses blank nodes in INSERT DATA)."""
+    lines = [*FIVE[:2], "_:b <http://ex.org/p> _:c .", "<http://ex.org/s> <http://ex.org/q> _:b ."]
+    path = _nt(tmp_path, "a.nt", lines)
+    push_graphs([(G1, path)], PATHS[way](fake, batch_triples=1))
+    loads = _loads(fake)
+    assert len(loads) == 3 and "_:b" in loads[-1].text and "_:c" in loads[-1].text
+    assert way == "graph store" or "} } WHERE {}" in loads[-1].text
+    assert isomorphic(fake.triples(G1), _expected(path))
+
+
+def test_unicode_escapes_mean_the_same_in_sparql(fake: FakeStore, tmp_path: Path) -> None:
+    line = r'<http://ex.org/s\u00E9> <http://ex.org/p> "say \u0022hi\u0022 \\u0041 \U0001F600" .'
+    path = _nt(tmp_path, "a.nt", [line])
+    push_graphs([(G1, path)], _update(fake))
+    # rdflib expands \u escapes before parsing: the u after the backslash must not start one
+    assert r'"say \"hi\" \\\U000000750041 😀"' in fake.seen[0].text
+    [triple] = fake.triples(G1)
+    assert triple[0] == URIRef("http://ex.org/sé")
+    assert triple[2] == Literal('say "hi" \\u0041 😀')
+    assert set(_expected(path)) == {triple}
+
+
+@pytest.mark.parametrize("way", PATHS)
+def test_an_empty_file_empties_the_graph(fake: FakeStore, tmp_path: Path, way: str) -> None:
+    fake.load(G1, FIVE)
+    report = push_graphs([(G1, _nt(tmp_path, "a.nt", ["# nothing"]))], PATHS[way](fake))
+    assert f"DROP SILENT GRAPH <{G1}>" in fake.seen[0].text
+    assert len(fake.triples(G1)) == 0 and report.triples == 0 and report.mismatches == ()
+
+
+@pytest.mark.parametrize("way", PATHS)
+def test_duplicate_lines_count_once(fake: FakeStore, tmp_path: Path, way: str) -> None:
+    report = push_graphs([(G1, _nt(tmp_path, "a.nt", [*FIVE, *FIVE]))], PATHS[way](fake))
+    assert report.triples == 5 and report.mismatches == ()
+
+
+# ---------------------------------------------------------------- auth
+
+
+def test_basic_auth_gets_its_challenge_before_the_body(fake: FakeStore, tmp_path: Path) -> None:
     fake.authorized = lambda header: header == _basic("alice", "s3cret")
     path = _nt(tmp_path, "a.nt", FIVE)
     target = _gsp(fake, user="alice", password="s3cret")
     report = push_graphs([(G1, path)], target)
-    first, second = fake.seen
-    assert "authorization" not in first.headers  # sent only in answer to a challenge
-    assert second.headers["authorization"] == _basic("alice", "s3cret")
-    assert second.body == path.read_bytes()
-    assert (report.requests, report.retries) == (1, 0)  # the auth round trip is urllib's
+    head, put = fake.seen[:2]
+    assert (head.method, head.body, "authorization" in head.headers) == ("HEAD", b"", False)
+    assert put.method == "PUT" and put.headers["authorization"] == _basic("alice", "s3cret")
+    unauthenticated = [
+        (s.method, s.path.split("?")[0]) for s in fake.seen if "authorization" not in s.headers
+    ]
+    assert unauthenticated == [("HEAD", "/store"), ("HEAD", "/query"), ("HEAD", "/update")]
+    assert set(fake.triples(G1)) == set(_expected(path)) and report.mismatches == ()
     assert "s3cret" not in repr(target)
 
 
-def test_wrong_password_fails_at_once(fake: FakeServer, tmp_path: Path) -> None:
+def _digest_ok(header: str | None) -> bool:
+    return bool(header and header.startswith("Digest ") and 'username="alice"' in header)
+
+
+@pytest.mark.parametrize("way", PATHS)
+def test_digest_auth_is_answered_before_any_body_travels(
+    fake: FakeStore, tmp_path: Path, way: str
+) -> None:
+    """Issue 11: Virtuoso answers an unauthenticated upload with a 401 before reading it and
+    closes the connection; the push sent each body unauthenticated first and got a broken
+    pipe (6 MB graphs always failed). Now no body travels without its Authorization."""
+    fake.challenge = 'Digest realm="x", nonce="abc123", qop="auth", algorithm=MD5, opaque="o"'
+    fake.authorized = _digest_ok
+    path = _nt(tmp_path, "big.nt", _lines("big", 600))  # the Virtuoso test sends 6 MB
+    report = push_graphs([(G1, path)], PATHS[way](fake, user="alice", password="s3cret"))
+    unauthenticated = [s for s in fake.seen if "authorization" not in s.headers]
+    assert {(s.method, s.body) for s in unauthenticated} == {("HEAD", b"")}  # one per URL
+    answer = fake.seen[-1].headers["authorization"]
+    assert 'realm="x"' in answer and 'nonce="abc123"' in answer and "s3cret" not in answer
+    assert "nc=00000001" in fake.seen[1].headers["authorization"]
+    assert len(fake.triples(G1)) == 600 and report.mismatches == ()
+
+
+def test_a_stale_digest_nonce_is_renewed(fake: FakeStore, tmp_path: Path) -> None:
+    fake.challenge = 'Digest realm="x", nonce="n1", qop="auth"'
+
+    def authorized(header: str | None) -> bool:
+        if header and 'nonce="n1"' in header:  # the first nonce expires once it is used
+            fake.challenge = 'Digest realm="x", nonce="n2", qop="auth", stale=true'
+        return bool(header and 'nonce="n2"' in header)
+
+    fake.authorized = authorized
+    path = _nt(tmp_path, "a.nt", FIVE)
+    report = push_graphs([(G1, path)], _gsp(fake, user="a", password="b"))
+    assert [s.method for s in fake.seen[:3]] == ["HEAD", "PUT", "PUT"]
+    assert set(fake.triples(G1)) == set(_expected(path)) and report.retries == 0
+
+
+def test_wrong_password_fails_at_once(fake: FakeStore, tmp_path: Path) -> None:
     fake.authorized = lambda header: header == _basic("alice", "s3cret")
     sleeps: list[float] = []
     target = _gsp(fake, user="alice", password="wrong", retries=3)
     with pytest.raises(PushError) as caught:
         push_graphs([(G1, _nt(tmp_path, "a.nt", FIVE))], target, sleep=sleeps.append)
     assert caught.value.status == 401
-    assert "HTTP 401" in str(caught.value) and "who are you?" in str(caught.value)
-    assert "wrong" not in str(caught.value)
-    assert len(fake.seen) == 2 and sleeps == []
+    message = str(caught.value)
+    assert "HTTP 401" in message and "refused the credentials" in message and "wrong" not in message
+    assert "no graph on the server was changed" in message
+    assert [s.method for s in fake.seen] == ["HEAD", "PUT"] and sleeps == []
 
 
-def test_digest_auth_answers_a_digest_challenge(fake: FakeServer, tmp_path: Path) -> None:
-    """Virtuoso challenges with Digest; the password itself never travels."""
-    fake.challenge = 'Digest realm="x", nonce="abc123", qop="auth", algorithm=MD5'
-    fake.authorized = lambda header: bool(header and header.startswith("Digest "))
-    push_graphs([(G1, _nt(tmp_path, "a.nt", FIVE))], _gsp(fake, user="alice", password="s3cret"))
-    answer = fake.seen[-1].headers["authorization"]
-    assert 'username="alice"' in answer and 'realm="x"' in answer and "s3cret" not in answer
-
-
-def test_an_unknown_auth_scheme_fails_at_once(fake: FakeServer, tmp_path: Path) -> None:
+def test_an_unknown_auth_scheme_fails_at_once(fake: FakeStore, tmp_path: Path) -> None:
     fake.challenge = 'Negotiate realm="x"'
     fake.authorized = lambda header: False
     target = _gsp(fake, user="alice", password="s3cret")
-    with pytest.raises(PushError, match=r"cannot send: .*Negotiate") as caught:
+    with pytest.raises(PushError, match=r"neither Basic nor Digest.*Negotiate") as caught:
         push_graphs([(G1, _nt(tmp_path, "a.nt", FIVE))], target, sleep=lambda _: None)
     assert len(fake.seen) == 1 and "s3cret" not in str(caught.value)
 
 
-def test_bearer_token(fake: FakeServer, tmp_path: Path) -> None:
+def test_credentials_wanted_but_none_given(fake: FakeStore, tmp_path: Path) -> None:
+    fake.authorized = lambda header: False
+    with pytest.raises(PushError, match=r"HTTP 401: the server wants credentials \(--user\)"):
+        push_graphs([(G1, _nt(tmp_path, "a.nt", FIVE))], _gsp(fake))
+
+
+def test_bearer_token(fake: FakeStore, tmp_path: Path) -> None:
+    fake.authorized = lambda header: header == "Bearer t0ken"
     target = _gsp(fake, token="t0ken")
     push_graphs([(G1, _nt(tmp_path, "a.nt", FIVE))], target)
-    assert fake.seen[0].headers["authorization"] == "Bearer t0ken"
-    assert "t0ken" not in repr(target)
+    assert all(s.headers["authorization"] == "Bearer t0ken" for s in fake.seen)
+    assert "t0ken" not in repr(target) and len(fake.triples(G1)) == 5
 
 
 # ---------------------------------------------------------------- retries and failures
 
 
+def _once(fault: Reply | str, when: Callable[[Seen], bool] = lambda seen: True) -> Fault:
+    """A fault for the first request that ``when`` picks, none after."""
+    done: list[bool] = []
+
+    def pick(seen: Seen) -> Reply | str | None:
+        if done or not when(seen):
+            return None
+        done.append(True)
+        return fault
+
+    return pick
+
+
 @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
-def test_a_passing_failure_is_retried(fake: FakeServer, tmp_path: Path, status: int) -> None:
-    fake.replies = [Reply(status, b"busy")]
+def test_a_passing_failure_is_retried(fake: FakeStore, tmp_path: Path, status: int) -> None:
+    fake.fault = _once(Reply(status, b"busy"))
     sleeps: list[float] = []
     path = _nt(tmp_path, "a.nt", FIVE)
     report = push_graphs([(G1, path)], _gsp(fake), sleep=sleeps.append)
-    assert [seen.method for seen in fake.seen] == ["PUT", "PUT"]
-    assert fake.seen[0].body == fake.seen[1].body == path.read_bytes()
-    assert sleeps == [0.5]
-    assert report == PushReport(
-        graphs=1, triples=5, bytes=path.stat().st_size, requests=2, retries=1
-    )
+    assert [seen.method for seen in fake.seen[:2]] == ["PUT", "PUT"]
+    assert fake.seen[0].body == fake.seen[1].body
+    assert sleeps == [0.5] and (report.requests, report.retries) == (5, 1)
+    assert set(fake.triples(G1)) == set(_expected(path))
 
 
-def test_backoff_doubles_until_the_retries_are_used_up(fake: FakeServer, tmp_path: Path) -> None:
-    fake.replies = [Reply(503, b"busy")] * 3
+def test_backoff_doubles_until_the_retries_are_used_up(fake: FakeStore, tmp_path: Path) -> None:
+    fake.fault = lambda seen: Reply(503, b"busy")
     sleeps: list[float] = []
     with pytest.raises(PushError) as caught:
         push_graphs([(G1, _nt(tmp_path, "a.nt", FIVE))], _gsp(fake, retries=2), sleep=sleeps.append)
-    assert sleeps == [0.5, 1.0] and len(fake.seen) == 3
+    assert sleeps == [0.5, 1.0] and [s.method for s in fake.seen[:3]] == ["PUT"] * 3
+    assert fake.seen[3].text.startswith("DROP SILENT GRAPH <")  # a 5xx may have loaded part
     assert "HTTP 503 after 3 attempts: busy" in str(caught.value)
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 413])
-def test_other_client_errors_fail_at_once(fake: FakeServer, tmp_path: Path, status: int) -> None:
-    fake.replies = [Reply(status, b"Parser error at line 1:\n  unexpected '<'", {})]
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 405])
+def test_other_client_errors_fail_at_once(fake: FakeStore, tmp_path: Path, status: int) -> None:
+    fake.fault = lambda seen: Reply(status, b"Parser error at line 1:\n  unexpected '<'")
     sleeps: list[float] = []
     with pytest.raises(PushError) as caught:
         push_graphs([(G1, _nt(tmp_path, "a.nt", FIVE))], _gsp(fake), sleep=sleeps.append)
@@ -238,22 +491,20 @@ def test_other_client_errors_fail_at_once(fake: FakeServer, tmp_path: Path, stat
     assert f"HTTP {status}" in message and G1 in message and f"{fake.url}/store?graph=" in message
     assert "Parser error at line 1: unexpected '<'" in message  # on one line
     assert (caught.value.status, caught.value.graph) == (status, G1)
-    assert len(fake.seen) == 1 and sleeps == []
+    assert len([s for s in fake.seen if s.method == "PUT"]) == 1 and sleeps == []
 
 
-def test_a_redirect_is_reported_not_followed(fake: FakeServer, tmp_path: Path) -> None:
-    fake.replies = [Reply(301, headers={"Location": "https://elsewhere.example/store"})]
-    with pytest.raises(PushError, match=r"HTTP 301.*https://elsewhere\.example/store"):
+def test_a_redirect_is_reported_not_followed(fake: FakeStore, tmp_path: Path) -> None:
+    fake.fault = lambda seen: Reply(301, b"", {"Location": "https://elsewhere.example/store"})
+    with pytest.raises(PushError, match=r"HTTP 301"):
         push_graphs([(G1, _nt(tmp_path, "a.nt", FIVE))], _gsp(fake))
-    assert len(fake.seen) == 1
+    assert len([s for s in fake.seen if s.method == "PUT"]) == 1
 
 
-def test_a_timeout_is_retried(fake: FakeServer, tmp_path: Path) -> None:
-    fake.replies = [Reply(204, delay=1.0)]
-    report = push_graphs(
-        [(G1, _nt(tmp_path, "a.nt", FIVE))], _gsp(fake, timeout=0.3), sleep=lambda _: None
-    )
-    assert (report.requests, report.retries) == (2, 1)
+def test_a_lost_connection_is_retried(fake: FakeStore, tmp_path: Path) -> None:
+    fake.fault = _once(CUT)
+    report = push_graphs([(G1, _nt(tmp_path, "a.nt", FIVE))], _gsp(fake), sleep=lambda _: None)
+    assert report.retries == 1 and len(fake.triples(G1)) == 5
 
 
 def test_no_server_is_retried_then_reported(tmp_path: Path) -> None:
@@ -267,38 +518,81 @@ def test_no_server_is_retried_then_reported(tmp_path: Path) -> None:
     assert caught.value.status is None and sleeps == [0.1, 0.2]
 
 
+def test_a_server_dripping_bytes_is_cut_at_the_timeout(fake: FakeStore, tmp_path: Path) -> None:
+    """Issue 11: --timeout bounded each socket read, so a server sending a byte every 1.5 s
+    held a `--timeout 2` push for 93 s and was reported as success. Now it bounds the whole
+    request: this answer would take 4 s, a byte every 0.5 s, and the limit is 1 s."""
+    fake.fault = lambda seen: Reply(200, b"12345678")
+    fake.drip = 0.5
+    started = time.monotonic()
+    with pytest.raises(PushError, match=r"no complete answer within 1 s"):
+        push_graphs([(G1, _nt(tmp_path, "a.nt", FIVE))], _gsp(fake, timeout=1, retries=0))
+    assert time.monotonic() - started < 2.5
+
+
+def test_the_deadline_bounds_the_whole_push(fake: FakeStore, tmp_path: Path) -> None:
+    """Each request answers in time, but ten graphs do not fit in the deadline: the push
+    stops there, and every graph is old or new."""
+    old = {NS + f"g{i}": _lines(f"old{i}-", 3) for i in range(10)}
+    new = {iri: _lines(f"new{iri[-1]}-", 3) for iri in old}
+    for iri, lines in old.items():
+        fake.load(iri, lines)
+    fake.drip = 0.03  # ~0.1 s for a short answer
+    graphs = [(iri, _nt(tmp_path, f"{iri[-2:]}.nt", lines)) for iri, lines in new.items()]
+    started = time.monotonic()
+    with pytest.raises(PushError, match=r"deadline of 1.5 s"):
+        push_graphs(graphs, _update(fake, deadline=1.5, timeout=10))
+    assert time.monotonic() - started < 1.5 + 5  # + one quick cleanup of the staging graph
+    for iri in old:
+        now = set(fake.triples(iri))
+        assert now in (_set(old[iri]), _set(new[iri])), iri
+
+
+def _set(lines: list[str]) -> set[Any]:
+    return set(Graph().parse(data="\n".join(lines), format="nt"))
+
+
 # ---------------------------------------------------------------- refused before sending
 
 
 @pytest.mark.parametrize(
     "iri", ["graph/article-one", "article-one", "", "https://ex.org/a graph", "https://ex.org/<a>"]
 )
-@pytest.mark.parametrize("graph_store", [True, False])
+@pytest.mark.parametrize("way", PATHS)
 def test_a_bad_iri_is_refused_before_any_request(
-    fake: FakeServer, tmp_path: Path, iri: str, graph_store: bool
+    fake: FakeStore, tmp_path: Path, iri: str, way: str
 ) -> None:
-    target = _gsp(fake) if graph_store else _update(fake)
     graphs = [(G1, _nt(tmp_path, "1.nt", FIVE)), (iri, _nt(tmp_path, "2.nt", FIVE))]
     with pytest.raises(PushError, match="not an absolute IRI; nothing was sent"):
-        push_graphs(graphs, target)
+        push_graphs(graphs, PATHS[way](fake))
     assert fake.seen == []
 
 
-@pytest.mark.parametrize("graph_store", [True, False])
+@pytest.mark.parametrize("way", PATHS)
 def test_a_missing_file_is_refused_before_any_request(
-    fake: FakeServer, tmp_path: Path, graph_store: bool
+    fake: FakeStore, tmp_path: Path, way: str
 ) -> None:
-    target = _gsp(fake) if graph_store else _update(fake)
     graphs = [(G1, _nt(tmp_path, "1.nt", FIVE)), (G2, tmp_path / "missing.nt")]
     with pytest.raises(PushError, match=f"<{G2}>: no such file .*missing.nt"):
-        push_graphs(graphs, target)
+        push_graphs(graphs, PATHS[way](fake))
     assert fake.seen == []
 
 
-def test_a_malformed_line_is_refused_before_the_drop(fake: FakeServer, tmp_path: Path) -> None:
-    path = _nt(tmp_path, "a.nt", [FIVE[0], "<http://ex.org/s> <http://ex.org/p> oops ."])
-    with pytest.raises(PushError, match=r"a\.nt:2 is not an N-Triples triple"):
-        push_graphs([(G1, path)], _update(fake))
+@pytest.mark.parametrize("way", PATHS)
+def test_a_malformed_line_is_refused_before_any_request(
+    fake: FakeStore, tmp_path: Path, way: str
+) -> None:
+    good = _nt(tmp_path, "1.nt", FIVE)
+    bad = _nt(tmp_path, "2.nt", [FIVE[0], "<http://ex.org/s> <http://ex.org/p> oops ."])
+    with pytest.raises(PushError, match=r"2\.nt:2 is not an N-Triples triple; nothing was sent"):
+        push_graphs([(G1, good), (G2, bad)], PATHS[way](fake))
+    assert fake.seen == []
+
+
+def test_a_graph_named_twice_is_refused(fake: FakeStore, tmp_path: Path) -> None:
+    graphs = [(G1, _nt(tmp_path, "1.nt", FIVE)), (G1, _nt(tmp_path, "2.nt", FIVE))]
+    with pytest.raises(PushError, match="given twice"):
+        push_graphs(graphs, _gsp(fake))
     assert fake.seen == []
 
 
@@ -310,143 +604,313 @@ def test_a_malformed_line_is_refused_before_the_drop(fake: FakeServer, tmp_path:
         {"user": "alice", "password": "s3cret", "token": "t"},
         {"batch_triples": 0},
         {"retries": -1},
+        {"deadline": 0},
         {"endpoint": "ftp://ex.org/update"},
         {"endpoint": "http://ex.org/update", "graph_store": "/store"},
+        {"endpoint": "http://alice:s3cret@ex.org/update"},
+        {"graph_store": "http://alice@ex.org/store"},
+        {"query_endpoint": "http://:pw@ex.org/query"},
     ],
 )
 def test_an_inconsistent_target_is_refused(options: dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as caught:
         PushTarget(**{"endpoint": "http://ex.org/update", **options})
+    assert "s3cret" not in str(caught.value)
 
 
-# ---------------------------------------------------------------- SPARQL Update
+def test_the_query_endpoint_defaults_to_the_sibling_of_update() -> None:
+    assert PushTarget("http://h:7878/update").query_url == "http://h:7878/query"
+    assert PushTarget("http://h/ds/update?x=1").query_url == "http://h/ds/query?x=1"
+    assert PushTarget("http://h:8890/sparql-auth").query_url == "http://h:8890/sparql-auth"
+    given = PushTarget("http://h/update", query_endpoint="http://h/sparql")
+    assert given.query_url == "http://h/sparql"
 
 
-def _apply(requests: list[Seen]) -> Dataset:
-    """Run the recorded updates on an rdflib dataset: they must be valid SPARQL 1.1 Update."""
-    dataset = Dataset()
-    for seen in requests:
-        dataset.update(seen.body.decode("utf-8"))
-    return dataset
+# ---------------------------------------------------------------- batches too large
 
 
-def _expected(path: Path) -> Graph:
-    return Graph().parse(path, format="nt")
+def _refuse_over(limit: int, reply: Reply) -> Fault:
+    """A server that refuses any load of more than ``limit`` triples, as Virtuoso does."""
+
+    def fault(seen: Seen) -> Reply | None:
+        loading = seen.method != "HEAD" and (seen.graph or "INSERT DATA" in seen.text)
+        if (loading or "} } WHERE {}" in seen.text) and seen.text.count("ex.org/p>") > limit:
+            return reply
+        return None
+
+    return fault
 
 
-def test_update_drops_then_inserts_in_batches(fake: FakeServer, tmp_path: Path) -> None:
-    path = _nt(tmp_path, "a.nt", FIVE)
-    report = push_graphs([(G1, path)], _update(fake, batch_triples=2))
-    assert [(seen.method, seen.path) for seen in fake.seen] == [("POST", "/update")] * 4
-    assert {seen.headers["content-type"] for seen in fake.seen} == {"application/sparql-update"}
-    drop, *inserts = (seen.body.decode() for seen in fake.seen)
-    assert drop == f"DROP SILENT GRAPH <{G1}>"
-    assert all(text.startswith(f"INSERT DATA {{ GRAPH <{G1}> {{") for text in inserts)
-    assert [text.count("\n<http") for text in inserts] == [2, 2, 1]
-    assert set(_apply(fake.seen).graph(URIRef(G1))) == set(_expected(path))
-    assert (report.triples, report.requests, report.retries) == (5, 4, 0)
-    assert report.bytes == sum(len(seen.body) for seen in fake.seen)
+SP031 = Reply(
+    400,
+    b"Virtuoso 37000 Error SP031: SPARQL: Internal error: The length of generated SQL text "
+    b"has exceeded 10000 lines of code",
+)
 
 
-def test_blank_node_triples_travel_together(fake: FakeServer, tmp_path: Path) -> None:
-    """``_:b`` in two requests would be two nodes: its triples go in one INSERT DATA."""
-    lines = [*FIVE[:2], "_:b <http://ex.org/p> _:c .", "<http://ex.org/s> <http://ex.org/q> _:b ."]
-    path = _nt(tmp_path, "a.nt", lines)
-    push_graphs([(G1, path)], _update(fake, batch_triples=1))
-    assert len(fake.seen) == 1 + 2 + 1
-    assert isomorphic(_apply(fake.seen).graph(URIRef(G1)), _expected(path))
+def test_batches_refused_as_too_large_are_halved(fake: FakeStore, tmp_path: Path) -> None:
+    """Issue 11: Virtuoso refused the push's 50,000-triple INSERT DATA (SP031) and the push
+    failed; now the batch is halved until the server takes it, and stays that size."""
+    fake.fault = _refuse_over(120, SP031)
+    old, new = _lines("old", 50), _lines("new", 400)
+    fake.load(G2, old)
+    graphs = [(G1, _nt(tmp_path, "1.nt", new)), (G2, _nt(tmp_path, "2.nt", _lines("two", 300)))]
+    report = push_graphs(graphs, _update(fake, batch_triples=50_000), sleep=lambda _: None)
+    assert report.batch_triples is not None and report.batch_triples <= 120
+    assert set(fake.triples(G1)) == _set(new) and set(fake.triples(G2)) == _set(_lines("two", 300))
+    refused = [s for s in _loads(fake) if s.text.count("\n<") > 120]
+    assert len(refused) == 2  # 400 and 200 refused; 100 kept for the second graph
+    assert report.retries == 0 and report.mismatches == ()
 
 
-def test_unicode_escapes_mean_the_same_in_sparql(fake: FakeServer, tmp_path: Path) -> None:
-    line = r'<http://ex.org/s\u00E9> <http://ex.org/p> "say \u0022hi\u0022 \\u0041 \U0001F600" .'
-    path = _nt(tmp_path, "a.nt", [line])
-    push_graphs([(G1, path)], _update(fake))
-    # rdflib expands \u escapes before parsing: the u after the backslash must not start one
-    assert r'"say \"hi\" \\\U000000750041 😀"' in fake.seen[1].body.decode("utf-8")
-    [triple] = _apply(fake.seen).graph(URIRef(G1))
-    assert triple[0] == URIRef("http://ex.org/sé")
-    assert triple[2] == Literal('say "hi" \\u0041 😀')
-    assert set(_expected(path)) == {triple}
+def test_a_graph_store_put_too_large_is_split(fake: FakeStore, tmp_path: Path) -> None:
+    fake.fault = _refuse_over(400, Reply(413, b"Payload Too Large"))
+    path = _nt(tmp_path, "a.nt", _lines("x", 1000))
+    report = push_graphs([(G1, path)], _gsp(fake))
+    loads = [(s.method, s.text.count("\n")) for s in fake.seen if s.graph]
+    assert loads[0] == ("PUT", 1000) and ("POST", 250) in loads
+    assert set(fake.triples(G1)) == set(_expected(path)) and report.batch_triples == 250
 
 
-def test_an_empty_file_empties_the_graph(fake: FakeServer, tmp_path: Path) -> None:
-    report = push_graphs([(G1, _nt(tmp_path, "a.nt", ["# nothing"]))], _update(fake))
-    assert [seen.body for seen in fake.seen] == [f"DROP SILENT GRAPH <{G1}>".encode()]
-    assert report.triples == 0
+def test_blank_nodes_too_many_for_one_request(fake: FakeStore, tmp_path: Path) -> None:
+    fake.fault = _refuse_over(2, SP031)
+    lines = [f"_:b <http://ex.org/p> <http://ex.org/o{i}> ." for i in range(5)]
+    with pytest.raises(PushError, match="5 triples with blank nodes must travel in one request"):
+        push_graphs([(G1, _nt(tmp_path, "a.nt", lines))], _update(fake))
+    assert _staging_left(fake) == set()
 
 
-# ---------------------------------------------------------------- a real server: Oxigraph
+# ---------------------------------------------------------------- atomic replacement
+
+
+OLD = {G1: _lines("old-one-", 7), G2: _lines("old-two-", 4)}
+NEW = {G1: _lines("new-one-", 9), G2: _lines("new-two-", 3) + FIVE[:1]}
+
+
+def _old_store(server: FakeStore) -> None:
+    server.dataset = Dataset()
+    for iri, lines in OLD.items():
+        server.load(iri, lines)
+    server.load(OUTSIDE, FIVE)
+    server.seen.clear()
+    server.states.clear()
+
+
+def _new_graphs(tmp_path: Path) -> list[tuple[str, Path]]:
+    return [(iri, _nt(tmp_path, f"{i}.nt", lines)) for i, (iri, lines) in enumerate(NEW.items())]
+
+
+def _old_or_new(state: dict[str, frozenset[Any]]) -> None:
+    for iri in OLD:
+        assert set(state.get(iri, ())) in (_set(OLD[iri]), _set(NEW[iri])), f"<{iri}> is neither"
+    assert set(state.get(OUTSIDE, ())) == _set(FIVE)
+
+
+@pytest.mark.parametrize("way", PATHS)
+def test_readers_never_see_a_graph_vanish(fake: FakeStore, tmp_path: Path, way: str) -> None:
+    """Issue 11: readers saw each graph vanish during every Update-path push (DROP, then
+    INSERT DATA). After every request of a push, each graph is whole: old or new."""
+    _old_store(fake)
+    push_graphs(_new_graphs(tmp_path), PATHS[way](fake, batch_triples=2))
+    assert len(fake.states) > 6
+    for state in fake.states:
+        _old_or_new(state)
+    assert {iri: set(fake.triples(iri)) for iri in NEW} == {i: _set(n) for i, n in NEW.items()}
+
+
+@pytest.mark.parametrize("fault", [CUT, APPLY_THEN_CUT, Reply(500), Reply(400)])
+@pytest.mark.parametrize("way", PATHS)
+def test_an_interrupted_push_leaves_every_graph_old_or_new(
+    fake: FakeStore, tmp_path: Path, way: str, fault: Reply | str
+) -> None:
+    """Issue 11: an interrupted Update push left a graph dropped, and said nothing. Here the
+    server fails, from the n-th request on, for every n along a whole push."""
+    _old_store(fake)
+    push_graphs(_new_graphs(tmp_path), PATHS[way](fake, batch_triples=2))
+    total = len(fake.seen)
+    for n in range(total):
+        _old_store(fake)
+        fake.fault = lambda seen, n=n: fault if len(fake.seen) > n else None
+        target = PATHS[way](fake, batch_triples=2, retries=0)
+        try:
+            push_graphs(_new_graphs(tmp_path), target)
+        except PushError as error:
+            assert "every graph on the server is either as it was or as pushed" in str(error)
+        else:  # only a lost answer to the very last request passes unnoticed
+            assert fault == APPLY_THEN_CUT or n == total - 1, n
+        fake.fault = None
+        _old_or_new({name: frozenset(fake.triples(name)) for name in [*OLD, OUTSIDE]})
+    # and the next push completes the job, leaving no staging graph behind
+    report = push_graphs(_new_graphs(tmp_path), PATHS[way](fake), prune=NS)
+    assert {iri: set(fake.triples(iri)) for iri in NEW} == {i: _set(n) for i, n in NEW.items()}
+    assert _staging_left(fake) == set() and report.mismatches == ()
+
+
+def test_a_swap_whose_answer_is_lost_is_sent_again_safely(fake: FakeStore, tmp_path: Path) -> None:
+    """The swap took effect but its answer was lost; sent again it must not empty the graph
+    (a repeated MOVE would: the staging graph is gone, and an absent graph moves as empty)."""
+    _old_store(fake)
+    fake.fault = _once(APPLY_THEN_CUT, lambda seen: "DELETE {" in seen.text[:20])
+    report = push_graphs(_new_graphs(tmp_path), _update(fake), sleep=lambda _: None)
+    assert report.retries == 1 and report.mismatches == ()
+    assert {iri: set(fake.triples(iri)) for iri in NEW} == {i: _set(n) for i, n in NEW.items()}
+
+
+# ---------------------------------------------------------------- prune and counts
+
+
+@pytest.mark.parametrize("way", PATHS)
+def test_prune_removes_the_graphs_the_corpus_no_longer_has_and_nothing_else(
+    fake: FakeStore, tmp_path: Path, way: str
+) -> None:
+    _old_store(fake)
+    gone = NS + "article/removed-from-the-corpus"
+    leftover = G1 + "/kg-push-staging-0123456789ab"  # from an interrupted push
+    fake.load(gone, FIVE)
+    fake.load(leftover, FIVE[:2])
+    fake.load(NS.rstrip("/"), FIVE)  # beside the namespace, not in it
+    report = push_graphs(_new_graphs(tmp_path), PATHS[way](fake), prune=NS)
+    assert report.pruned == tuple(sorted([gone, leftover]))
+    assert fake.graph_names() == {*NEW, OUTSIDE, NS.rstrip("/")}
+    assert set(fake.triples(OUTSIDE)) == _set(FIVE)
+
+
+def test_without_prune_nothing_else_is_touched(fake: FakeStore, tmp_path: Path) -> None:
+    _old_store(fake)
+    fake.load(NS + "article/removed-from-the-corpus", FIVE)
+    report = push_graphs(_new_graphs(tmp_path), _gsp(fake))
+    assert report.pruned == () and NS + "article/removed-from-the-corpus" in fake.graph_names()
+
+
+def _undercount(server: FakeStore, graph: Callable[[str], bool]) -> Fault:
+    """Counts one short for the graphs that ``graph`` picks."""
+
+    def fault(seen: Seen) -> Reply | None:
+        if seen.path != "/query" or "COUNT" not in seen.text:
+            return None
+        with server.lock:
+            result = server.dataset.query(seen.text).serialize(format="json")
+        answer = json.loads(cast(bytes, result))
+        for row in answer["results"]["bindings"]:
+            if graph(row["g"]["value"]):
+                row["n"]["value"] = str(int(row["n"]["value"]) - 1)
+        return Reply(200, json.dumps(answer).encode(), {"Content-Type": "application/json"})
+
+    return fault
+
+
+def _staging_of(iri: str) -> Callable[[str], bool]:
+    return lambda name: name.startswith(iri + "/kg-push-staging-")
+
+
+@pytest.mark.parametrize("swapped", [False, True])
+def test_a_count_that_differs_is_reported(fake: FakeStore, tmp_path: Path, swapped: bool) -> None:
+    """Before the swap, a short staging graph leaves the old graph in place; after it, the
+    final check names the graph."""
+    _old_store(fake)
+    fake.fault = _undercount(fake, G2.__eq__ if swapped else _staging_of(G2))
+    report = push_graphs(_new_graphs(tmp_path), _gsp(fake))
+    assert [(m.graph, m.swapped) for m in report.mismatches] == [(G2, swapped)]
+    [mismatch] = report.mismatches
+    assert (mismatch.local, mismatch.server) == (len(NEW[G2]), len(NEW[G2]) - 1)
+    assert str(mismatch).startswith(f"graph <{G2}>: the server holds {len(NEW[G2]) - 1}")
+    expected = _set(NEW[G2]) if swapped else _set(OLD[G2])
+    assert set(fake.triples(G2)) == expected and _staging_left(fake) == set()
+
+
+# ---------------------------------------------------------------- kg push
+
+
+@pytest.fixture
+def corpus_two(tmp_path: Path) -> Path:
+    """A copy of the two-article test corpus, for a test that removes an article."""
+    return Path(shutil.copytree(TEST_CORPUS, tmp_path / "corpus"))
 
 
 @pytest.fixture(scope="module")
-def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with oxigraph_server(tmp_path_factory.mktemp("oxigraph")) as base:
-        yield base
+def shared_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build folder of the test corpus for the tests that do not change it."""
+    return tmp_path_factory.mktemp("push-build")
 
 
-def _query(base: str, query: str, accept: str) -> bytes:
-    url = f"{base}/query?" + urllib.parse.urlencode({"query": query})
-    request = urllib.request.Request(url, headers={"Accept": accept})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        body = response.read()
-        assert isinstance(body, bytes)
-        return body
+def _kg_push(fake: FakeStore, corpus: Path, build: Path, *extra: str) -> int:
+    return main(["push", "--corpus", str(corpus), "--build", str(build), "-q",
+                 "--endpoint", f"{fake.url}/update", "--graph-store", f"{fake.url}/store",
+                 *extra])  # fmt: skip
 
 
-def _graph_in(base: str, iri: str) -> Graph:
-    query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}"
-    return Graph().parse(data=_query(base, query, "application/n-triples"), format="nt")
+def test_kg_push_prunes_an_article_removed_from_the_corpus(
+    fake: FakeStore, corpus_two: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 11: graphs of articles removed from the corpus stayed on the server."""
+    fake.load(OUTSIDE, FIVE)
+    assert _kg_push(fake, corpus_two, tmp_path / "build") == EXIT_OK
+    first = fake.graph_names()
+    removed = NS + "article/mini-trial-followup"
+    assert removed in first and "checked: the server holds" in capsys.readouterr().out
+    shutil.rmtree(corpus_two / "mini-trial-followup")
+    assert _kg_push(fake, corpus_two, tmp_path / "build") == EXIT_OK
+    out = capsys.readouterr().out
+    assert f"removed 1 graph(s) the corpus no longer has:\n  <{removed}>" in out
+    assert fake.graph_names() == first - {removed}
+    assert set(fake.triples(OUTSIDE)) == _set(FIVE)
 
 
-def _default_graph_is_empty(base: str) -> bool:
-    answer = json.loads(_query(base, "ASK { ?s ?p ?o }", "application/sparql-results+json"))
-    return answer["boolean"] is False
+def test_kg_push_no_prune_keeps_them(
+    fake: FakeStore, shared_build: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.load(NS + "article/elsewhere", FIVE)
+    assert _kg_push(fake, TEST_CORPUS, shared_build, "--no-prune") == EXIT_OK
+    assert NS + "article/elsewhere" in fake.graph_names()
+    assert "removed" not in capsys.readouterr().out
 
 
-def _lines(prefix: str, count: int, extra: list[str] | None = None) -> list[str]:
-    made = [f'<http://ex.org/{prefix}{i}> <http://ex.org/p> "{prefix} {i}" .' for i in range(count)]
-    return made + (extra or [])
+def test_kg_push_exits_1_on_a_count_mismatch(
+    fake: FakeStore, shared_build: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.fault = _undercount(fake, _staging_of(NS + "article/mini-trial-note"))
+    assert _kg_push(fake, TEST_CORPUS, shared_build) == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert f"kg: graph <{NS}article/mini-trial-note>: the server holds" in err
+    assert "left as it was" in err and "Traceback" not in err
 
 
-def _roundtrip(base: str, target: PushTarget, tmp_path: Path, g1: str, g2: str) -> None:
-    """Two graphs in, each with exactly its triples; then g1 again with other content."""
-    first = _nt(tmp_path, "first.nt", _lines("a", 2))
-    second = _nt(
-        tmp_path,
-        "second.nt",
-        _lines(
-            "b",
-            3,
-            ["_:x <http://ex.org/q> _:y .", r'_:y <http://ex.org/q> "caf\u00E9 \u0022 \\u0041" .'],
-        ),
-    )
-    report = push_graphs([(g1, first), (g2, second)], target)
-    assert (report.graphs, report.triples, report.retries) == (2, 7, 0)
-    assert set(_graph_in(base, g1)) == set(_expected(first))
-    assert isomorphic(_graph_in(base, g2), _expected(second))
-    assert _default_graph_is_empty(base)  # no --union-default-graph: the data stay named
-
-    changed = _nt(tmp_path, "changed.nt", _lines("c", 4))
-    push_graphs([(g1, changed)], target)
-    assert set(_graph_in(base, g1)) == set(_expected(changed))  # replaced, not appended
-    assert isomorphic(_graph_in(base, g2), _expected(second))  # the other graph untouched
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://alice:s3cret@127.0.0.1:{port}/update",
+        "http://alice@127.0.0.1:{port}/update",
+    ],
+)
+def test_kg_push_refuses_credentials_in_the_url(
+    fake: FakeStore, tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 11: credentials in the URL were sent to the resolver as a host name."""
+    endpoint = url.format(port=fake.server_address[1])
+    code = main(["push", "--corpus", str(TEST_CORPUS), "--build", str(tmp_path / "b"), "-q",
+                 "--endpoint", endpoint])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == EXIT_UNUSABLE and fake.seen == []
+    assert "--user" in err and "$KG_PUSH_PASSWORD" in err and "s3cret" not in err
+    assert not (tmp_path / "b").exists()  # refused before any work
 
 
-def test_oxigraph_graph_store_protocol(oxigraph: str, tmp_path: Path) -> None:
-    target = PushTarget(endpoint=f"{oxigraph}/update", graph_store=f"{oxigraph}/store")
-    _roundtrip(oxigraph, target, tmp_path, f"{G1}/gsp", f"{G2}/gsp")
+def test_kg_push_reports_an_unreachable_server_without_a_traceback(
+    shared_build: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["push", "--corpus", str(TEST_CORPUS), "--build", str(shared_build), "-q",
+                 "--endpoint", "http://127.0.0.1:9/update", "--retries", "0"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == EXIT_UNUSABLE and "kg: push failed:" in err and "Traceback" not in err
+    assert "no graph on the server was changed" in err
 
 
-def test_oxigraph_sparql_update(oxigraph: str, tmp_path: Path) -> None:
-    target = PushTarget(endpoint=f"{oxigraph}/update", batch_triples=2)
-    _roundtrip(oxigraph, target, tmp_path, f"{G1}/update", f"{G2}/update")
-
-
-def test_oxigraph_rejection_quotes_the_server(oxigraph: str, tmp_path: Path) -> None:
-    target = PushTarget(endpoint=f"{oxigraph}/update", graph_store=f"{oxigraph}/store")
-    bad = _nt(tmp_path, "bad.nt", ["this is not N-Triples"])
-    with pytest.raises(PushError) as caught:
-        push_graphs([(f"{G1}/bad", bad)], target, sleep=lambda _: None)
-    assert caught.value.status == 400
-    assert f"<{G1}/bad>" in str(caught.value) and "HTTP 400" in str(caught.value)
-    assert "error" in str(caught.value).lower()  # the start of Oxigraph's own words
+def test_kg_push_help_explains_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["push", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--endpoint", "--graph-store", "--query-endpoint", "--user", "--password",
+                   "--token", "--prune", "--no-prune", "--batch-triples", "--retries",
+                   "--timeout", "--deadline", "--quiet", "--corpus", "--build"):  # fmt: skip
+        assert option in out, option
+    assert "KG_PUSH_PASSWORD" in out and "old or new" in out
