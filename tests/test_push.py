@@ -18,8 +18,6 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
 
@@ -31,181 +29,13 @@ from kg.cli import EXIT_INVALID, EXIT_OK, EXIT_UNUSABLE, main
 from kg.push import PushError, PushTarget, push_graphs
 
 from .conftest import TEST_CORPUS
+from .servers import APPLY_THEN_CUT, CUT, FakeStore, Fault, Reply, Seen
 
 NS = "https://w3id.org/claimkg/id/graph/"
 G1 = NS + "article/one"
 G2 = NS + "article/two"
 OUTSIDE = "https://example.org/someone-elses-graph"
 FIVE = [f"<http://ex.org/s{i}> <http://ex.org/p> <http://ex.org/o{i}> ." for i in range(5)]
-
-
-# ---------------------------------------------------------------- a fake SPARQL server
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]  # names lower-cased
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        """The update, the query, or the uploaded N-Triples."""
-        if self.headers.get("content-type") == "application/x-www-form-urlencoded":
-            return urllib.parse.parse_qs(self.body.decode())["query"][0]
-        return self.body.decode("utf-8")
-
-    @property
-    def graph(self) -> str | None:
-        """The ``?graph=`` of a Graph Store request."""
-        found = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).get("graph")
-        return found[0] if found else None
-
-
-@dataclass
-class Reply:
-    status: int = 500
-    body: bytes = b"failed on purpose"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-CUT = "cut"  # a fault that closes the connection without an answer
-APPLY_THEN_CUT = "apply then cut"  # the request takes effect, its answer is lost
-
-Fault = Callable[[Seen], Reply | str | None]
-
-
-class FakeStore(ThreadingHTTPServer):
-    """SPARQL 1.1 on loopback: ``/update`` (Update), ``/query`` (form-encoded queries, JSON
-    results), ``/store?graph=`` (Graph Store PUT/POST/HEAD), backed by one rdflib Dataset.
-
-    ``fault(seen)`` may answer a request instead (a Reply), or cut the connection (CUT,
-    APPLY_THEN_CUT). With ``authorized`` set, requests whose Authorization it refuses get a
-    401 with ``challenge``, answered without reading a body (as Virtuoso does). ``states``
-    holds every graph's triples after each request: what readers could see.
-    """
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.dataset = Dataset()
-        self.lock = threading.Lock()
-        self.seen: list[Seen] = []
-        self.states: list[dict[str, frozenset[Any]]] = []
-        self.fault: Fault | None = None
-        self.challenge = 'Basic realm="x"'
-        self.authorized: Callable[[str | None], bool] | None = None
-        self.drip: float | None = None  # seconds between the bytes of every answer
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that timed out and left is part of the test, not an error."""
-
-    def load(self, iri: str, lines: list[str]) -> None:
-        self.dataset.graph(URIRef(iri)).parse(data="\n".join(lines) + "\n", format="nt")
-
-    def triples(self, iri: str) -> Graph:
-        graph = Graph()
-        for triple in self.dataset.graph(URIRef(iri)):
-            graph.add(triple)
-        return graph
-
-    def graph_names(self) -> set[str]:
-        names = {str(g.identifier) for g in self.dataset.graphs() if len(g)}
-        return names - {"urn:x-rdflib:default"}
-
-    def snapshot(self) -> None:
-        self.states.append({name: frozenset(self.triples(name)) for name in self.graph_names()})
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def _answer(self) -> None:
-        server = cast(FakeStore, self.server)
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        if server.authorized is not None and not server.authorized(headers.get("authorization")):
-            # like Virtuoso: the challenge goes out before the body is read, and the
-            # connection is closed (a client still sending gets a broken pipe)
-            server.seen.append(Seen(self.command, self.path, headers, b""))
-            self._send(401, b"who are you?", {"WWW-Authenticate": server.challenge}, close=True)
-            return
-        length = int(self.headers.get("Content-Length", 0))
-        body = self.rfile.read(length)
-        seen = Seen(self.command, self.path, headers, body)
-        server.seen.append(seen)
-        fault = server.fault(seen) if server.fault is not None else None
-        if fault == CUT:
-            self._cut()
-            return
-        if isinstance(fault, Reply):
-            self._send(fault.status, fault.body, fault.headers)
-            return
-        with server.lock:
-            status, answer, content_type = _serve(server, seen)
-            server.snapshot()
-        if fault == APPLY_THEN_CUT:
-            self._cut()
-            return
-        self._send(status, answer, {"Content-Type": content_type} if content_type else {})
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str], close: bool = False) -> None:
-        server = cast(FakeStore, self.server)
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        if server.drip is None or not body:
-            self.wfile.write(body)
-            return
-        for byte in body:
-            self.wfile.write(bytes([byte]))
-            self.wfile.flush()
-            time.sleep(server.drip)
-
-    def _cut(self) -> None:
-        self.close_connection = True
-        self.connection.shutdown(socket.SHUT_RDWR)
-
-    do_PUT = _answer
-    do_POST = _answer
-    do_HEAD = _answer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def _serve(server: FakeStore, seen: Seen) -> tuple[int, bytes, str]:
-    """What a real store would do with the request."""
-    dataset = server.dataset
-    path = urllib.parse.urlsplit(seen.path).path
-    try:
-        if seen.method == "HEAD":
-            return 200, b"", ""
-        if path == "/update" and seen.method == "POST":
-            dataset.update(seen.text)
-            return 204, b"", ""
-        if path == "/query" and seen.method == "POST":
-            result = dataset.query(seen.text).serialize(format="json")
-            return 200, cast(bytes, result), "application/sparql-results+json"
-        if path == "/store" and seen.graph is not None and seen.method in ("PUT", "POST"):
-            graph = dataset.graph(URIRef(seen.graph))
-            if seen.method == "PUT":
-                graph.remove((None, None, None))
-            graph.parse(data=seen.text, format="nt")
-            return 204, b"", ""
-    except Exception as error:  # the server's own words, as a real one would answer
-        return 400, f"Parse error: {error}".encode(), "text/plain"
-    return 405, b"no such service", "text/plain"
 
 
 @pytest.fixture
@@ -734,12 +564,15 @@ def test_an_interrupted_push_leaves_every_graph_old_or_new(
         target = PATHS[way](fake, batch_triples=2, retries=0)
         try:
             push_graphs(_new_graphs(tmp_path), target)
+            failure = ""
         except PushError as error:
-            assert "every graph on the server is either as it was or as pushed" in str(error)
-        else:  # only a lost answer to the very last request passes unnoticed
-            assert fault == APPLY_THEN_CUT or n == total - 1, n
+            failure = str(error)
         fake.fault = None
         _old_or_new({name: frozenset(fake.triples(name)) for name in [*OLD, OUTSIDE]})
+        if failure:  # and the push says so
+            assert "every graph on the server is either as it was or as pushed" in failure
+        else:  # only a lost answer to the very last request passes unnoticed
+            assert fault == APPLY_THEN_CUT or n == total - 1, n
     # and the next push completes the job, leaving no staging graph behind
     report = push_graphs(_new_graphs(tmp_path), PATHS[way](fake), prune=NS)
     assert {iri: set(fake.triples(iri)) for iri in NEW} == {i: _set(n) for i, n in NEW.items()}
