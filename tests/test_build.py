@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import PROV, RDF, XSD
 
 from kg.build import BuiltCorpus, build_article, build_corpus
-from kg.load import Corpus
-from kg.namespaces import CKG, NP, OA, QUDT, claim_iri
+from kg.load import Article, Corpus, load_corpus
+from kg.namespaces import (
+    CITO,
+    CKG,
+    FABIO,
+    NP,
+    OA,
+    QUDT,
+    UNIT,
+    article_iri,
+    claim_iri,
+    entity_iri,
+)
+from kg.queries import find_query, format_result, run_query
 from kg.serialize import OUTPUT_FILES, write_outputs
 from kg.validate import ValidationResult, validate_graph
 
-from .conftest import ARTICLE_ID
+from .conftest import ARTICLE_ID, FIXTURES
 
 
 def test_the_built_article_conforms(validation: ValidationResult) -> None:
@@ -26,7 +40,11 @@ def test_every_claim_is_in_the_graph_with_quote_offsets_speaker_and_section(
     corpus: Corpus, built: BuiltCorpus
 ) -> None:
     graph = built.graph
-    article = corpus.articles[0]
+    for article in corpus.articles:
+        _claims_are_located(graph, article)
+
+
+def _claims_are_located(graph: Graph, article: Article) -> None:
     for claim in article.claims:
         node = claim_iri(article.id, claim.id)
         [target] = graph.objects(node, CKG.hasQuote)
@@ -56,7 +74,7 @@ def test_a_claim_citing_nothing_has_no_citation(built: BuiltCorpus) -> None:
 def test_one_nanopublication_per_claim(corpus: Corpus, built: BuiltCorpus) -> None:
     dataset = built.dataset
     nanopubs = {s for s, _, _, _ in dataset.quads((None, RDF.type, NP.Nanopublication, None))}
-    assert len(nanopubs) == len(corpus.articles[0].claims)
+    assert len(nanopubs) == sum(len(a.claims) for a in corpus.articles)
     for nanopub in nanopubs:
         for part in (NP.hasAssertion, NP.hasProvenance, NP.hasPublicationInfo):
             [graph_name] = {o for _, _, o, _ in dataset.quads((nanopub, part, None, None))}
@@ -65,7 +83,8 @@ def test_one_nanopublication_per_claim(corpus: Corpus, built: BuiltCorpus) -> No
 
 
 def test_nanopublications_written_as_nquads_are_the_built_quads(corpus: Corpus) -> None:
-    built = build_article(corpus.articles[0])
+    interview = next(a for a in corpus.articles if a.id == ARTICLE_ID)
+    built = build_article(interview)
     text = built.nquads()
     assert text.splitlines() == sorted(text.splitlines())
     parsed = Dataset()
@@ -73,7 +92,7 @@ def test_nanopublications_written_as_nquads_are_the_built_quads(corpus: Corpus) 
     assert set(parsed.quads()) == set(built.nanopubs.quads()) and len(built.quads) > 1000
     assert {q[3] for q in built.quads} >= {
         URIRef(f"{str(claim_iri(ARTICLE_ID, c.id)).replace('/claim/', '/np/')}/{part}")
-        for c in corpus.articles[0].claims
+        for c in interview.claims
         for part in ("head", "assertion", "provenance", "pubinfo")
     }
 
@@ -152,3 +171,157 @@ def test_all_outputs_are_written(written: Path) -> None:
 def test_ntriples_are_sorted_for_clean_diffs(written: Path) -> None:
     lines = (written / "claimkg.nt").read_text(encoding="utf-8").splitlines()
     assert lines == sorted(lines)
+
+
+# ---------------------------------------------------------------- forms and the new vocabulary
+
+
+def _value(graph: Graph, article: str, claim: str, predicate: URIRef) -> object:
+    return graph.value(claim_iri(article, claim), predicate)
+
+
+def test_an_article_says_its_form_and_names_only_the_interviewees_it_has(
+    built: BuiltCorpus, test_built: BuiltCorpus
+) -> None:
+    interview = article_iri(ARTICLE_ID)
+    assert (interview, CKG.articleForm, CKG.Interview) in built.graph
+    assert (interview, CKG.interviewee, None) in built.graph
+    forms = build_corpus(load_corpus(FIXTURES / "forms")).graph
+    news = article_iri("news-item")
+    assert (news, CKG.articleForm, CKG.NewsItem) in forms
+    assert (news, RDF.type, FABIO.NewsItem) in forms
+    assert (news, CKG.interviewee, None) not in forms
+    assert (article_iri("press-release"), CITO.cites, None) not in forms
+
+
+def test_a_speaker_span_is_the_claims_prov_speaker(test_built: BuiltCorpus) -> None:
+    said = _value(test_built.graph, "mini-trial-note", "drug-b-new-option", PROV.wasAttributedTo)
+    assert said == entity_iri("dr-example")
+    desk = _value(
+        test_built.graph, "mini-trial-note", "dr-example-affiliation", PROV.wasAttributedTo
+    )
+    assert desk == entity_iri("test-editor")
+
+
+def test_a_p_value_is_the_number_and_keeps_its_printed_form(test_built: BuiltCorpus) -> None:
+    graph = test_built.graph
+    value = _value(graph, "mini-trial-note", "os-p", QUDT.numericValue)
+    assert value == Literal("0.003", datatype=XSD.decimal)
+    assert _value(graph, "mini-trial-note", "os-p", CKG.valueAsPrinted) == Literal(".003")
+    bound = _value(graph, "mini-trial-note", "os-p-one-sided", CKG.lessThan)
+    assert bound == Literal("0.001", datatype=XSD.decimal)
+    assert _value(graph, "mini-trial-note", "os-p-one-sided", CKG.sidedness) == CKG.OneSided
+    # a value printed in full has no second form
+    assert _value(graph, "mini-trial-note", "os-hr", CKG.valueAsPrinted) is None
+
+
+def test_not_reached_is_a_flag_not_a_number(test_built: BuiltCorpus) -> None:
+    graph, node = test_built.graph, claim_iri("mini-trial-note", "os-median-drug-b")
+    assert (node, QUDT.numericValue, None) not in graph
+    assert (node, CKG.notReached, Literal(True)) in graph
+    assert (node, CKG.ciUpperNotReached, Literal(True)) in graph
+    assert (node, CKG.ciUpper, None) not in graph
+    assert graph.value(node, CKG.ciLower) == Literal("20.1", datatype=XSD.decimal)
+    assert graph.value(node, CKG.dataCutoff) == Literal("2023-11-15", datatype=XSD.date)
+    assert graph.value(node, CKG.analysisStage) == CKG.InterimAnalysis
+
+
+def test_a_dose_is_its_parts(test_built: BuiltCorpus) -> None:
+    graph = test_built.graph
+    b, c = claim_iri("mini-trial-note", "drug-b-dose"), claim_iri("mini-trial-note", "drug-c-dose")
+    assert (b, RDF.type, CKG.Dosing) in graph and graph.value(b, CKG.drug) == entity_iri("drug-b")
+    assert (graph.value(b, CKG.doseAmount), graph.value(b, CKG.doseUnit)) == (
+        Literal("200", datatype=XSD.decimal),
+        UNIT["MilliGM"],
+    )
+    assert (graph.value(b, CKG.doseFrequency), graph.value(b, CKG.doseSchedule)) == (
+        CKG.TwiceDaily,
+        CKG.ContinuousSchedule,
+    )
+    assert graph.value(b, CKG.doseRoute) == CKG.Oral
+    assert graph.value(c, CKG.doseSchedule) == CKG.IntermittentSchedule
+    assert (graph.value(c, CKG.onPeriodValue), graph.value(c, CKG.onPeriodUnit)) == (
+        Literal("21", datatype=XSD.decimal),
+        UNIT["DAY"],
+    )
+    assert graph.value(c, CKG.offPeriodValue) == Literal("7", datatype=XSD.decimal)
+    assert (c, CKG.doseRoute, None) not in graph  # the text gives no route for drug C
+
+
+def test_grades_attribution_counts_ratio_facts_and_roles(test_built: BuiltCorpus) -> None:
+    graph = test_built.graph
+
+    def of(claim: str, predicate: URIRef) -> object:
+        return _value(graph, "mini-trial-note", claim, predicate)
+
+    assert of("trae-grade-3-or-higher", CKG.gradeAtLeast) == Literal(3, datatype=XSD.integer)
+    assert (claim_iri("mini-trial-note", "trae-grade-3-or-higher"), CKG.grade, None) not in graph
+    assert of("trae-grade-3-or-higher", CKG.aeAttribution) == CKG.TreatmentRelated
+    assert of("teae-grade-3-or-higher", CKG.aeAttribution) == CKG.TreatmentEmergent
+    assert of("nausea-any-grade", CKG.anyGrade) == Literal(True)
+    assert (of("nausea-any-grade", CKG.numerator), of("nausea-any-grade", CKG.denominator)) == (
+        Literal(30, datatype=XSD.integer),
+        Literal(200, datatype=XSD.integer),
+    )
+    ratio = (
+        of("test2-allocation-ratio", CKG.ratioAntecedent),
+        of("test2-allocation-ratio", CKG.ratioConsequent),
+    )
+    assert ratio == (Literal("2", datatype=XSD.decimal), Literal("1", datatype=XSD.decimal))
+    assert of("os-hr-age-65-or-older", CKG.analysis) == CKG.PostHocSubgroupAnalysis
+    assert of("os-hr-age-65-or-older", CKG.subgroup) == entity_iri("test-2-age-65-plus")
+    assert of("os-hr", CKG.assessor) is None  # not stated, so absent
+    assert of("test2-phase", CKG.trialPhase) == Literal(3, datatype=XSD.integer)
+    assert of("test2-registry", CKG.registryIdentifier) == Literal("NCT00000000")
+    assert of("dr-example-lead-investigator", CKG.roleTitle) == Literal("lead investigator")
+    assert of("dr-example-lead-investigator", CKG.roleIn) == entity_iri("test-2")
+    assert of("dr-example-affiliation", CKG.roleHolder) == entity_iri("dr-example")
+    assert of("dr-example-affiliation", CKG.roleTitle) is None
+
+
+def _rows(graph: Graph, name: str) -> list[dict[str, str]]:
+    text = format_result(run_query(graph, find_query(name)), "csv")
+    return [r for r in csv.DictReader(io.StringIO(text)) if r["article"] == "mini-trial-note"]
+
+
+def test_the_vocabularys_queries_answer_on_its_examples(test_built: BuiltCorpus) -> None:
+    graph = test_built.graph
+    printed = {
+        r["claim"]: (r["relation"], r["printed"], r["sidedness"]) for r in _rows(graph, "p-values")
+    }
+    assert printed["os-p"] == ("=", ".003", "not stated")
+    assert printed["os-p-one-sided"] == ("<", ".001", "OneSided")
+    assert printed["pfs-p"] == ("<", "0.001", "not stated")
+    unassessed = {r["claim"] for r in _rows(graph, "assessor-not-stated")}
+    assert unassessed == {"os-hr", "os-hr-age-65-or-older"}  # pfs-hr names its assessor
+    medians = {
+        r["claim"]: (r["median"], r["ciLower"], r["ciUpper"])
+        for r in _rows(graph, "medians-with-ci")
+    }
+    assert medians["os-median-drug-b"] == ("not reached", "20.1", "not reached")
+    grades = {
+        r["claim"]: (r["grades"], r["attribution"]) for r in _rows(graph, "adverse-events-by-grade")
+    }
+    assert grades["trae-grade-3-or-higher"] == ("≥ 3", "TreatmentRelated")
+    assert grades["teae-grade-3-or-higher"] == ("≥ 3", "TreatmentEmergent")
+    assert grades["nausea-any-grade"] == ("any", "not stated")
+    assert set(grades["neutropenia-grade-3-4"][0].split("|")) == {"3", "4"}
+    subgroups = {r["claim"]: r["analysis"] for r in _rows(graph, "subgroup-analyses")}
+    assert subgroups["os-hr-age-65-or-older"] == "PostHocSubgroupAnalysis"
+    design = {(r["fact"], r["detail"]) for r in _rows(graph, "trial-design")}
+    assert {
+        ("phase", "3"),
+        ("registry identifier", "NCT00000000"),
+        ("allocation ratio", "2:1"),
+    } <= design
+    assert ("patients in arm", "TEST-2 drug B arm: 200") in design
+    assert ("dose", "drug B 200 MilliGM, TwiceDaily, ContinuousSchedule, Oral") in design
+    assert (
+        "dose",
+        "drug C 100 MilliGM, OnceDaily, IntermittentSchedule, on 21 DAY, off 7 DAY",
+    ) in design
+    people = {(r["person"], r["role"], r["roleIn"]) for r in _rows(graph, "people-and-roles")}
+    assert people == {
+        ("Dr Example", "lead investigator", "TEST-2"),
+        ("Dr Example", "", "Example Institute"),
+    }
