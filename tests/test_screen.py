@@ -568,3 +568,23 @@ def test_a_malformed_offset_is_a_violation_not_a_crash(test_built: BuiltCorpus) 
         assert {v.claim_id for v in result.violations} == {"pfs-hr"}
         [unchecked] = [v for v in result.violations if v.shape == "QuoteShape-matchesSource"]
         assert "could not be checked" in unchecked.message
+
+
+def test_a_constraint_left_to_pyshacl_that_fails_on_the_data_is_reported() -> None:
+    """pySHACL raises when rdflib fails inside a SPARQL constraint it runs (SUBSTR given a
+    decimal): validation still ends, not conforming, naming the constraint."""
+    select = (
+        "SELECT $this WHERE { FILTER NOT EXISTS { $this ex:q ?q } "
+        '$this ex:end ?e . BIND (SUBSTR("abcdef", 1, ?e) AS ?x) }'
+    )
+    shapes = _sparql_shape(select)
+    data = Graph().parse(data=PROBE_PREFIXES + "ex:x a ex:C ; ex:end 2.0 .", format="turtle")
+    whole = kg.validate._whole_graph(shapes)
+    assert whole == {}  # $this is read before it is bound: pySHACL runs it
+    with pytest.raises(TypeError):
+        validate(data, shacl_graph=shapes, advanced=True, inference="none")
+    conforms, report = kg.validate._exact(data, shapes, data, whole)
+    assert not conforms
+    [result] = report.objects(kg.validate._report_node(report), SH.result)
+    assert report.value(result, SH.sourceConstraint) == EX["S-check"]
+    assert "could not be checked" in str(report.value(result, SH.resultMessage))
