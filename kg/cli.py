@@ -1,7 +1,12 @@
-"""The ``kg`` command line: one subcommand per user task, conventional exit codes.
+"""The ``kg`` command line: one subcommand per user task, one error contract for all.
 
-Exit codes: 0 success; 1 the data violate the shapes (or coverage is incomplete);
-2 unusable input (the file and line are named) or a usage error.
+Exit codes (``CONTRACT``, shown by ``kg --help``): 0 success; 1 data problems (shape
+violations, inconsistent derivations, uncovered numbers, link problems); 2 unusable input or
+environment (a bad path, option, IRI or URL, an unreachable endpoint, a busy port; the file
+and line are named); 3 a bug in claimkg; 130 interrupted (Ctrl-C). A one-line message says
+what is wrong; ``--debug`` adds the traceback. A reader that goes away (``kg build | head``)
+ends the output, not the work. The heavy libraries are imported by the commands that use
+them, so ``kg --help`` and ``kg query --list`` answer at once.
 """
 
 from __future__ import annotations
@@ -9,38 +14,32 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-from rdflib import Dataset, Graph
+from kg.errors import CurationError, UnusableInput
+from kg.outputs import FORMATS as RDF_OUTPUTS
+from kg.outputs import OUTPUT_FILES, UNION_FILES
 
-from kg import __version__
-from kg.analysis import (
-    biomedical_graph,
-    citation_support_graph,
-    entity_path,
-    provenance_graph,
-    support_ranking,
-    unsupported_claims,
-    write_graphml,
+if TYPE_CHECKING:
+    from rdflib import Graph
+
+    from kg.pipeline import BuildOutcome
+
+EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+CONTRACT = (
+    "Exit codes, for every command: 0 success; 1 data problems (shape violations, "
+    "inconsistent derivations, uncovered numbers, link problems); 2 unusable input or "
+    "environment (a bad path, option, IRI or URL, an unreachable endpoint, a busy port); "
+    "3 a bug in claimkg (please report it with the --debug output); 130 interrupted "
+    "(Ctrl-C). Messages go to stderr, one line each; --debug adds the traceback; -q "
+    "silences progress. Run 'kg COMMAND --help' for a command's options."
 )
-from kg.check import render, run_checks
-from kg.coverage import article_coverage
-from kg.errors import CurationError
-from kg.kgx import KGX_FILES
-from kg.links import check_mappings, iri_forms
-from kg.load import load_corpus, load_vocabulary, mapping_subjects
-from kg.namespaces import CKG, DEFAULT_BASE
-from kg.pipeline import STORE, BuildOutcome, build
-from kg.queries import FORMATS, QueryError, find_query, format_result, list_queries, run_query
-from kg.serialize import FORMATS as RDF_OUTPUTS
-from kg.serialize import OUTPUT_FILES, UNION_FILES
-from kg.store import ENGINES, as_rdflib, in_store, open_store
-from kg.validate import validate_graph
-
-EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 
 _RDF_FORMATS = {
     ".ttl": "turtle",
@@ -67,28 +66,228 @@ class _Progress:
             print(f"kg: {message}", file=sys.stderr, flush=True)
 
 
+class _Lazy(Sequence[str]):
+    """Choices named by a module the command line imports only when they are needed (to
+    check a value given, or to show a command's help; give the option a metavar, which
+    argparse would otherwise make from the choices at once)."""
+
+    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
+        self._load = load
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._load()[index]
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._load()
+
+
+def _query_formats() -> Sequence[str]:
+    from kg.queries import FORMATS
+
+    return FORMATS
+
+
+def _engines() -> Sequence[str]:
+    from kg.store import ENGINES
+
+    return ENGINES
+
+
+class _DefaultBase:
+    """The default of --base-iri, resolved when used: claimkg's own base IRI."""
+
+    def __str__(self) -> str:
+        from kg.namespaces import DEFAULT_BASE
+
+        return DEFAULT_BASE
+
+
+def _base(args: argparse.Namespace) -> str:
+    return str(args.base_iri)
+
+
+def _base_iri(raw: str) -> str:
+    """--base-iri: an absolute http(s) IRI ending in / or #, under which IRIs are minted."""
+    from urllib.parse import urlsplit
+
+    shown = raw if len(raw) <= 80 else raw[:79] + "…"
+    bad = next((c for c in raw if c.isspace() or c in '<>"{}|\\^`'), None)
+    parts = urlsplit(raw) if bad is None else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(
+            f"{shown!r} is not an absolute http(s) IRI"
+            + (f" (it holds {bad!r})" if bad is not None else "")
+            + "; give one such as https://example.org/claimkg/"
+        )
+    if not raw.endswith(("/", "#")):
+        raise argparse.ArgumentTypeError(
+            f"{shown!r} must end in / or # (claimkg appends vocab/…, id/… to it)"
+        )
+    return raw
+
+
+def _positive(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+class _Version(argparse.Action):
+    """--version, reading the installed version only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from kg import __version__
+
+        parser.exit(message=f"claimkg {__version__}\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    parser = command_line()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_UNUSABLE
+    with _tolerant_streams():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command under the error contract (see ``CONTRACT``)."""
+    debug = bool(getattr(args, "debug", False))
+
+    def fail(code: int, *lines: str) -> int:
+        if debug:
+            traceback.print_exc()
+        for line in lines:
+            print(line, file=sys.stderr)
+        return code
+
     try:
         return int(args.run(args))
-    except _UnreadableInput as error:
-        print(f"kg: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        return fail(EXIT_INTERRUPTED, "kg: interrupted")
+    except (_UnreadableInput, UnusableInput) as error:
+        return fail(EXIT_UNUSABLE, f"kg: {error}")
     except _InvalidCorpus:
-        print("kg: the corpus violates the shapes; fix it and run again.", file=sys.stderr)
-        return EXIT_INVALID
-    except BrokenPipeError:  # the reader went away (kg query … | head): not an error
-        sys.stderr.close()
-        return EXIT_OK
+        return fail(EXIT_INVALID, "kg: the corpus violates the shapes; fix it and run again.")
     except CurationError as error:
-        print(f"kg: unusable input ({len(error.problems)} problem(s)):", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return EXIT_UNUSABLE
+        head = f"kg: unusable input ({len(error.problems)} problem(s)):"
+        return fail(EXIT_UNUSABLE, head, *(f"  {problem}" for problem in error.problems))
+    except OSError as error:  # a path that is not there, not a folder, not writable; a full disk
+        return fail(EXIT_UNUSABLE, f"kg: {_os_message(error)}")
+    except Exception as error:
+        if _is_user_error(error):
+            return fail(EXIT_UNUSABLE, f"kg: {error}")
+        return fail(
+            EXIT_BUG,
+            f"kg: internal error: {type(error).__name__}: {error}",
+            "kg: this is a bug in claimkg; run the command again with --debug and report "
+            "what it prints",
+        )
+
+
+def _os_message(error: OSError) -> str:
+    where = " → ".join(str(f) for f in (error.filename, error.filename2) if f is not None)
+    reason = error.strerror or str(error)
+    return f"{where}: {reason}" if where else reason
+
+
+def _is_user_error(error: Exception) -> bool:
+    """An error type of a module that names bad input (imported only if already loaded)."""
+    for module, name in (("kg.queries", "QueryError"), ("kg.push", "PushError"),
+                         ("kg.signing", "SigningError")):  # fmt: skip
+        kind = getattr(sys.modules.get(module), name, None)
+        if isinstance(kind, type) and isinstance(error, kind):
+            return True
+    return False
+
+
+class _Tolerant:
+    """A text stream that stops writing, silently, once its reader has gone away: a closed
+    pipe (``kg build | head -1``) ends the output, never the work."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return int(self._stream.write(text))
+            except BrokenPipeError:
+                self._break()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._break()
+
+    def _break(self) -> None:
+        self.broken = True
+        try:  # later flushes (at exit, too) of the real stream go nowhere, without error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+        except Exception:  # io.UnsupportedOperation of an in-memory stream
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def _tolerant_streams() -> Iterator[None]:
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Tolerant(saved[0]), _Tolerant(saved[1])
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def command_line() -> argparse.ArgumentParser:
+    """The ``kg`` parser: every command, with the options they all share."""
+    parser = _parser()
+    _common_options(parser)
+    return parser
+
+
+def _common_options(parser: argparse.ArgumentParser) -> None:
+    """--debug (also before the command) and -q/--quiet on every command; the contract in
+    every command's help."""
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error (also after COMMAND)"
+    )
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for command in action.choices.values():
+            options = command._option_string_actions
+            if "-q" not in options and "--quiet" not in options:
+                command.add_argument(
+                    "-q", "--quiet", action="store_true", help="no progress messages on stderr"
+                )
+            if "--debug" not in options:
+                command.add_argument(
+                    "--debug", action="store_true", default=argparse.SUPPRESS,
+                    help="show the traceback of an error",
+                )  # fmt: skip
+            command.epilog = command.epilog or CONTRACT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,10 +297,9 @@ def _parser() -> argparse.ArgumentParser:
             "claimkg: the medical claims of published articles as a validated RDF knowledge "
             "graph, every value traced to an exact quote of its source."
         ),
-        epilog="Exit codes: 0 ok, 1 data violate the shapes, 2 unusable input. "
-        "Run 'kg COMMAND --help' for a command's options.",
+        epilog=CONTRACT,
     )
-    parser.add_argument("--version", action="version", version=f"claimkg {__version__}")
+    parser.add_argument("--version", action=_Version, help="show claimkg's version and exit")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
 
     def corpus_option(command: argparse.ArgumentParser) -> None:
@@ -132,7 +330,8 @@ def _parser() -> argparse.ArgumentParser:
         build_folder_option(command)
         command.add_argument(
             "--engine",
-            choices=ENGINES,
+            choices=_Lazy(_engines),
+            metavar="ENGINE",
             default="oxigraph",
             help="oxigraph: the embedded store (default; numbers come back as values, 0.50 as "
             "0.5); rdflib: rdflib's own engine on the same graph",
@@ -141,18 +340,20 @@ def _parser() -> argparse.ArgumentParser:
     def base_option(command: argparse.ArgumentParser) -> None:
         command.add_argument(
             "--base-iri",
-            default=DEFAULT_BASE,
+            type=_base_iri,
+            default=_DefaultBase(),
             metavar="IRI",
-            help=f"base IRI of claimkg's vocabulary and data (default: {DEFAULT_BASE})",
+            help="base IRI of claimkg's vocabulary and data (default: %(default)s)",
         )
 
     build = commands.add_parser(
         "build",
-        help="curated input → validated graph, written in four serialisations",
+        help="curated input → validated graph, in every serialisation of --format",
         description=(
             "Load the curated corpus, build one named graph per article, validate each "
             "against the SHACL shapes and write: "
-            + "; ".join(f"{n} ({d})" for n, d in (OUTPUT_FILES | UNION_FILES | KGX_FILES).items())
+            + "; ".join(f"{n} ({d})" for n, d in (OUTPUT_FILES | UNION_FILES).items())
+            + "; nodes.tsv and edges.tsv (KGX TSV: entities and their claim-backed edges)"
             + "; and the embedded store (DIR/store, Oxigraph) that kg query and kg serve read. "
             "Incremental: an article whose inputs (text, curated files, entities, shapes, "
             "code) did not change is neither rebuilt nor revalidated (DIR/cache). "
@@ -178,7 +379,7 @@ def _parser() -> argparse.ArgumentParser:
         "nq alone is cheapest: JSON-LD and KGX are made in memory)",
     )
     build.add_argument(
-        "-j", "--jobs", type=int, metavar="N", help="worker processes (default: one per core)"
+        "-j", "--jobs", type=_positive, metavar="N", help="worker processes (default: one per core)"
     )
     build.add_argument("--no-store", action="store_true", help="do not update DIR/store")
     build.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
@@ -227,7 +428,13 @@ def _parser() -> argparse.ArgumentParser:
         "query", nargs="?", metavar="NAME|FILE", help="a library query or a .rq file"
     )
     query.add_argument("--list", action="store_true", help="show every query's name and question")
-    query.add_argument("--format", choices=FORMATS, default="table", help="output (default: table)")
+    query.add_argument(
+        "--format",
+        choices=_Lazy(_query_formats),
+        default="table",
+        metavar="FORMAT",
+        help="output: %(choices)s (default: %(default)s)",
+    )
     query.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="bind a parameter"
     )
@@ -311,7 +518,11 @@ def _parser() -> argparse.ArgumentParser:
         "endpoint", choices=COMPARISONS, metavar="ENDPOINT", help=", ".join(COMPARISONS)
     )
     compare.add_argument(
-        "--format", choices=FORMATS, default="table", help="output (default: table)"
+        "--format",
+        choices=_Lazy(_query_formats),
+        default="table",
+        metavar="FORMAT",
+        help="output: %(choices)s (default: %(default)s)",
     )
     corpus_option(compare)
     build_option(compare)
@@ -508,20 +719,23 @@ def _parser() -> argparse.ArgumentParser:
 def _formats(raw: str) -> tuple[str, ...]:
     chosen = tuple(f.strip() for f in raw.split(",") if f.strip())
     unknown = [f for f in chosen if f not in RDF_OUTPUTS]
-    if unknown:
+    if unknown or not chosen:
         raise argparse.ArgumentTypeError(
-            f"unknown format(s) {', '.join(unknown)}; choose from {','.join(RDF_OUTPUTS)}"
+            f"unknown format(s) {', '.join(unknown) or repr(raw)}; choose from "
+            f"{','.join(RDF_OUTPUTS)}"
         )
     return chosen
 
 
 def _build(args: argparse.Namespace) -> int:
+    from kg.pipeline import build
+
     progress = _Progress(args.quiet)
     progress(f"corpus: {args.corpus or 'the bundled corpus'}")
     outcome = build(
         args.corpus,
         args.out,
-        base=args.base_iri,
+        base=_base(args),
         formats=args.format,
         jobs=args.jobs,
         store=not args.no_store,
@@ -529,7 +743,7 @@ def _build(args: argparse.Namespace) -> int:
     )
     if not outcome.conforms:
         print(_violations_text(outcome), file=sys.stderr)
-        print("kg: nothing was written.", file=sys.stderr)
+        print(f"kg: nothing was written ({args.out}/ is as it was).", file=sys.stderr)
         return EXIT_INVALID
     if not args.quiet:
         print(_summary(outcome))
@@ -542,25 +756,35 @@ def _violations_text(outcome: BuildOutcome) -> str:
 
 
 def _summary(outcome: BuildOutcome) -> str:
+    from kg import __version__
+    from kg.pipeline import STORE
+
     records = outcome.records
     types: Counter[str] = Counter()
     for record in records.values():
         types.update(record.claims)
     articles = len(records) - 1
+    folder = outcome.build_dir
+    since = "first build" if outcome.changes is None else str(outcome.changes)
     lines = [
         f"claimkg {__version__}: {articles} article(s), {sum(types.values())} claims, "
         f"{sum(r.entities for r in records.values())} entities, "
         f"{sum(r.references for r in records.values())} references, "
         f"{sum(r.triples for r in records.values())} triples "
         f"(rebuilt {len(outcome.rebuilt)} of {len(records)} units, the rest from the cache)",
+        f"since the last build: {since}",
         "claims by type:",
         *(f"  {name:<22}{count:>5}" for name, count in types.most_common()),
         "validation: conforms (each article against the shapes, with the entities as context)",
         "written:" if outcome.written else "written: nothing (every output was up to date)",
         *(f"  {path}" for path in outcome.written),
-        f"store: {outcome.build_dir / STORE}/ (kg query, kg serve)",
-        "next: kg query --list · kg coverage · kg validate build/claimkg.ttl · kg --help",
+        f"store: {folder / STORE}/ (kg query, kg serve)",
+        *(f"warning: {warning}" for warning in outcome.warnings),
+        f"next: kg query --list --build {folder} · kg coverage · "
+        f"kg validate {folder / 'claimkg.ttl'} · kg --help",
     ]
+    if folder == Path(os.environ.get("KG_BUILD", "build")):
+        lines[-1] = lines[-1].replace(f" --build {folder}", "")
     return "\n".join(lines)
 
 
@@ -577,6 +801,8 @@ class _InvalidCorpus(Exception):
 
 def read_rdf(paths: Sequence[Path]) -> Graph:
     """The union of RDF files, each parsed in the format its extension names."""
+    from rdflib import Dataset, Graph
+
     graph = Graph()
     for path in paths:
         rdf_format = _RDF_FORMATS.get(path.suffix.lower())
@@ -594,13 +820,69 @@ def read_rdf(paths: Sequence[Path]) -> Graph:
             else:
                 graph.parse(path, format=rdf_format)
         except Exception as error:  # rdflib raises many parser-specific types
-            raise _UnreadableInput(f"{path}: cannot parse as {rdf_format}: {error}") from None
+            message = " ".join(str(error).split())
+            message = message if len(message) <= 300 else message[:299] + "…"
+            raise _UnreadableInput(f"{path}: cannot parse as {rdf_format}: {message}") from None
     return graph
 
 
+def _contents(graph: Graph, base: str) -> tuple[int, int]:
+    """(claims, articles) of ``graph`` under the base IRI ``base``."""
+    from rdflib import URIRef
+    from rdflib.namespace import RDF
+
+    claims = len(set(graph.subjects(RDF.type, URIRef(f"{base}vocab/Claim"))))
+    articles = len(set(graph.subjects(RDF.type, URIRef(f"{base}vocab/Article"))))
+    return claims, articles
+
+
+def _graph_bases(graph: Graph) -> list[str]:
+    """The base IRIs of the claims in ``graph`` (``{base}vocab/Claim`` types)."""
+    from rdflib.namespace import RDF
+
+    suffix = "vocab/Claim"
+    return sorted({str(t)[: -len(suffix)] for t in set(graph.objects(None, RDF.type))
+                   if str(t).endswith(suffix)})  # fmt: skip
+
+
+def _require_claims(graph: Graph, base: str, what: str) -> tuple[int, int]:
+    """Refuse a graph with nothing to check: an empty or truncated file must not 'conform'."""
+    claims, articles = _contents(graph, base)
+    if claims and articles:
+        return claims, articles
+    missing = "no claim" if not claims else "no article (ckg:Article) for its claims"
+    others = [b for b in _graph_bases(graph) if b != base]
+    hint = (
+        f"; its claims use the base IRI {others[0]}: add --base-iri {others[0]}"
+        if others and not claims
+        else "; is the file complete (a build writes claimkg.ttl, .nt, .nq, .jsonld, .trig)?"
+    )
+    raise _UnreadableInput(
+        f"{what} holds {missing} of claimkg under {base} ({len(graph):,} triples): nothing "
+        f"to check{hint}"
+    )
+
+
 def _validate(args: argparse.Namespace) -> int:
-    result = validate_graph(read_rdf(args.files), args.base_iri)
+    from kg.validate import validate_graph
+
+    graph = read_rdf(args.files)
+    base = _base(args)
+    named = ", ".join(str(p) for p in args.files)
+    if isinstance(args.base_iri, _DefaultBase):  # read the base IRI from the graph
+        bases = _graph_bases(graph)
+        if len(bases) > 1:
+            raise _UnreadableInput(
+                f"{named} mixes claims of several base IRIs ({', '.join(bases)}): "
+                "validate one at a time, or choose one with --base-iri"
+            )
+        if bases and bases[0] != base:
+            base = bases[0]
+            _Progress(args.quiet)(f"base IRI read from the graph: {base}")
+    claims, articles = _require_claims(graph, base, named)
+    result = validate_graph(graph, base)
     print(result.text())
+    print(f"validated: {claims} claims in {articles} article(s), {len(graph):,} triples")
     return EXIT_OK if result.conforms else EXIT_INVALID
 
 
@@ -608,32 +890,50 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list_queries()
+    from kg.queries import QueryError, find_query, format_result, run_query
+
     try:
-        if args.list:
-            for query in list_queries():
-                params = " ".join(f"--param {p.name}={p.default}" for p in query.parameters)
-                print(
-                    f"{query.name:<32}{query.summary}" + (f"\n{'':<32}[{params}]" if params else "")
-                )
-            return EXIT_OK
         if not args.query:
             print("kg: give a query NAME or FILE, or --list", file=sys.stderr)
             return EXIT_UNUSABLE
         query = find_query(args.query)
         given = dict(_split_param(p) for p in args.param)
         query.bindings(given)  # refuse unknown or malformed parameters before any work
-        graph = _remote(args.endpoint) if args.endpoint else _input_graph(args)
-        print(format_result(run_query(graph, query, given), args.format), end="")
+        if args.endpoint:
+            result = _remote_query(args.endpoint, lambda graph: run_query(graph, query, given))
+        else:
+            result = run_query(_input_graph(args), query, given)
+        print(format_result(result, args.format), end="")
         return EXIT_OK
     except QueryError as error:
         print(f"kg: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
 
 
+def _list_queries() -> int:
+    """Each library query's name, question and parameters, read from the ``#+`` headers
+    alone (no SPARQL parsed, no RDF library loaded)."""
+    from kg.query_headers import list_headers
+
+    try:
+        headers = list_headers()
+    except ValueError as error:
+        raise _UnreadableInput(str(error)) from None
+    for header in headers:
+        params = " ".join(f"--param {name}={default}" for name, default in header.params)
+        print(f"{header.name:<32}{header.summary}" + (f"\n{'':<32}[{params}]" if params else ""))
+    return EXIT_OK
+
+
 COMPARISONS = ("pfs-hr", "pfs-median", "neutropenia-g34", "discontinuation-ae", "ic50")
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from kg.namespaces import CKG
+    from kg.queries import find_query, format_result, run_query
+
     graph = _input_graph(args)
     result = run_query(graph, find_query(f"compare-{args.endpoint}"))
     print(format_result(result, args.format), end="")
@@ -643,23 +943,36 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _output_folder(folder: Path, option: str) -> Path:
+    """A folder a command writes into: refused at once when it is a file."""
+    if folder.exists() and not folder.is_dir():
+        raise _UnreadableInput(f"{folder}: not a folder; give {option} a folder to write into")
+    return folder
+
+
 def _plot(args: argparse.Namespace) -> int:
     from kg.plot import write_plots  # matplotlib is imported only to draw
 
-    for path in write_plots(_input_graph(args), args.out):
+    out = _output_folder(args.out, "--out")
+    for path in write_plots(_input_graph(args), out):
         print(f"wrote {path}")
     return EXIT_OK
 
 
 def _input_graph(args: argparse.Namespace) -> Graph:
     """The RDF files of --data, or else the corpus's validated graph from the build folder
-    (brought up to date first), on the chosen engine."""
+    (brought up to date first; refused when it holds another corpus), on the chosen engine."""
+    from rdflib import Graph
+
+    from kg.pipeline import STORE, build
+    from kg.store import as_rdflib, in_store, open_store
+
     engine = getattr(args, "engine", "oxigraph")
     if getattr(args, "data", None):
         graph = read_rdf(args.data)
         return in_store(graph) if engine == "oxigraph" else graph
-    outcome = build(args.corpus, args.build, formats=(), store=engine == "oxigraph",
-                    progress=_Progress(quiet=False))  # fmt: skip
+    outcome = build(args.corpus, args.build, formats=None, store=engine == "oxigraph",
+                    progress=_Progress(args.quiet), take_over=False)  # fmt: skip
     if not outcome.conforms:
         print(_violations_text(outcome), file=sys.stderr)
         raise _InvalidCorpus()
@@ -672,13 +985,32 @@ def _input_graph(args: argparse.Namespace) -> Graph:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from kg.check import render, run_checks
+    from kg.namespaces import DEFAULT_BASE
+
     graph = _input_graph(args)
+    if args.data:
+        _require_claims(graph, DEFAULT_BASE, ", ".join(str(p) for p in args.data))
     report = run_checks(graph)
     print(render(report))
     return EXIT_INVALID if report.inconsistent else EXIT_OK
 
 
 def _graph(args: argparse.Namespace) -> int:
+    import networkx as nx
+
+    from kg.analysis import (
+        biomedical_graph,
+        citation_support_graph,
+        entity_path,
+        provenance_graph,
+        support_ranking,
+        unsupported_claims,
+        write_graphml,
+    )
+
+    if args.graphml:
+        _output_folder(args.graphml, "--graphml")
     graph = _input_graph(args)
     support = citation_support_graph(graph)
     biomedical = biomedical_graph(graph)
@@ -712,8 +1044,11 @@ def _serve(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
 
+    from kg.pipeline import STORE, build
+    from kg.queries import list_queries
     from kg.query_pool import DataSource, QueryPool
     from kg.serve import LOOPBACK_HOSTS, Library, Limits, bind_socket, serve
+    from kg.store import open_store
 
     try:
         loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
@@ -741,8 +1076,8 @@ def _serve(args: argparse.Namespace) -> int:
             read_rdf(args.data).serialize(data, format="nquads", encoding="utf-8")
             source = DataSource(files=(data,))
         else:
-            outcome = build(args.corpus, args.build, formats=(), store=True,
-                            progress=_Progress(quiet=False))  # fmt: skip
+            outcome = build(args.corpus, args.build, formats=None, store=True,
+                            progress=_Progress(args.quiet), take_over=False)  # fmt: skip
             if not outcome.conforms:
                 print(_violations_text(outcome), file=sys.stderr)
                 raise _InvalidCorpus()
@@ -773,14 +1108,38 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _remote(endpoint: str) -> Graph:
+def _remote_query(endpoint: str, ask: Callable[[Graph], Any]) -> Any:
+    """``ask`` run on a remote SPARQL endpoint, its answer read whole; a URL that is not
+    one, an endpoint that cannot be reached or that answers something other than SPARQL
+    results is unusable input."""
+    from urllib.error import HTTPError, URLError
+    from urllib.parse import urlsplit
+
+    from rdflib import Graph
     from rdflib.plugins.stores.sparqlstore import SPARQLStore
 
-    return Graph(store=SPARQLStore(endpoint, returnFormat="json"))
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in endpoint:
+        raise _UnreadableInput(f"--endpoint {endpoint!r}: not an http(s) URL")
+    try:
+        result = ask(Graph(store=SPARQLStore(endpoint, returnFormat="json")))
+        result.bindings  # noqa: B018 (read the whole answer here, where errors are caught)
+        return result
+    except HTTPError as error:
+        reason = f"HTTP {error.code} {error.reason}"
+    except URLError as error:
+        reason = f"cannot connect ({getattr(error.reason, 'strerror', None) or error.reason})"
+    except (OSError, ValueError) as error:
+        reason = f"{type(error).__name__}: {error}"
+    except Exception as error:  # the answer is no SPARQL result the parser knows
+        reason = f"its answer is not SPARQL results ({type(error).__name__}: {error})"
+    reason = " ".join(reason.split())
+    raise _UnreadableInput(f"the endpoint {endpoint} did not answer: {reason[:300]}") from None
 
 
 def _push(args: argparse.Namespace) -> int:
     from kg.namespaces import data_namespace
+    from kg.pipeline import build
     from kg.push import PushError, PushTarget, push_graphs
 
     try:  # before the build: a URL with a password in it is refused at once
@@ -800,7 +1159,8 @@ def _push(args: argparse.Namespace) -> int:
         print(f"kg: push refused: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
     progress = _Progress(args.quiet)
-    outcome = build(args.corpus, args.build, formats=(), store=False, progress=progress)
+    outcome = build(args.corpus, args.build, formats=None, store=False, progress=progress,
+                    take_over=False)  # fmt: skip
     if not outcome.conforms:
         print(_violations_text(outcome), file=sys.stderr)
         return EXIT_INVALID
@@ -848,6 +1208,8 @@ class _ProgressBar:
 
 
 def _split_param(raw: str) -> tuple[str, str]:
+    from kg.queries import QueryError
+
     name, equals, value = raw.partition("=")
     if not equals or not name:
         raise QueryError(f"--param takes NAME=VALUE, got {raw!r}")
@@ -858,6 +1220,9 @@ def _split_param(raw: str) -> tuple[str, str]:
 
 
 def _coverage(args: argparse.Namespace) -> int:
+    from kg.coverage import article_coverage
+    from kg.load import load_corpus
+
     corpus = load_corpus(args.corpus)
     complete = True
     for article in corpus.articles:
@@ -885,7 +1250,9 @@ def _coverage(args: argparse.Namespace) -> int:
 
 def _nanopub(args: argparse.Namespace) -> int:
     from kg.build import build_corpus
+    from kg.load import load_corpus
     from kg.signing import SigningError, load_key, sign_all
+    from kg.validate import validate_graph
 
     try:
         key = load_key(args.sign)
@@ -913,6 +1280,9 @@ def _nanopub(args: argparse.Namespace) -> int:
 
 
 def _links(args: argparse.Namespace) -> int:
+    from kg.links import check_mappings, iri_forms
+    from kg.load import load_corpus, load_vocabulary, mapping_subjects
+
     corpus = load_corpus(args.corpus, args.mappings)
     mappings = corpus.mappings
     if args.suggest or args.gaps:

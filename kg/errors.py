@@ -28,3 +28,9 @@ class CurationError(Exception):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UnusableInput(Exception):
+    """Input or environment claimkg cannot use, other than curated files: a build folder that
+    is a file or belongs to another corpus, a bad option, an unreachable endpoint (the CLI
+    exits 2 with this one-line message)."""

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import multiprocessing
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -133,6 +135,31 @@ def jsonld_context(graph: Graph) -> dict[str, str]:
     return {prefix: str(namespace) for prefix, namespace in graph.namespaces() if prefix}
 
 
+def jsonld_text(graph: Graph) -> str:
+    """JSON-LD compacted with the graph's prefixes, the same bytes for the same graph: rdflib
+    lists nodes and values in the order of its hash-randomised store, so they are sorted
+    (by ``@id``, and values by their JSON). Sound because the context declares no ``@list``
+    or ``@set`` container: every array is an unordered set of values."""
+    from rdflib.plugins.serializers.jsonld import from_rdf
+
+    context = jsonld_context(graph)
+    document = _sorted_json(from_rdf(graph, context))  # type: ignore[no-untyped-call]
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def _sorted_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: [_sorted_json(v) for v in item] if key == "@list" and isinstance(item, list)
+            else _sorted_json(item)
+            for key, item in value.items()
+        }  # fmt: skip
+    if isinstance(value, list):
+        items = [_sorted_json(v) for v in value]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return value
+
+
 def sorted_ntriples(graph: Graph) -> str:
     """N-Triples in a stable order, so that two builds of the same input diff cleanly."""
     lines = graph.serialize(format="nt11").splitlines()
@@ -175,9 +202,7 @@ def write_outputs(
     writers: dict[str, Callable[[], str]] = {
         "claimkg.ttl": lambda: graph.serialize(format="claimkg-turtle"),
         "claimkg.nt": lambda: sorted_ntriples(graph),
-        "claimkg.jsonld": lambda: graph.serialize(
-            format="json-ld", context=jsonld_context(graph), indent=2
-        ),
+        "claimkg.jsonld": lambda: jsonld_text(graph),
         "claimkg.trig": lambda: _trig(dataset),
         "validation-report.ttl": lambda: report.serialize(format="claimkg-turtle"),
     }
@@ -214,6 +239,7 @@ def write_corpus_outputs(
     formats: Iterable[str],
     prefixes: Mapping[str, str],
     kgx: Callable[[Graph], Mapping[str, str]] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write the union of ``graphs`` in ``formats`` (keys of ``FORMATS``) and a conforming
     validation report, each file atomically, streaming through Oxigraph's parser and
@@ -226,10 +252,13 @@ def write_corpus_outputs(
     """
     formats = list(formats)
     written: list[Path] = []
+    say = progress or (lambda message: None)
 
     def emit(name: str, write: Callable[[Path], None]) -> None:
+        clock = time.perf_counter()
         write_atomically(out_dir / name, write)
         written.append(out_dir / name)
+        say(f"wrote {name} ({time.perf_counter() - clock:.1f} s)")
 
     union: Graph | None = None
 
@@ -258,16 +287,13 @@ def write_corpus_outputs(
     renderers: dict[str, Callable[[Graph], Mapping[str, str]]] = {
         # rdflib's Turtle reads best: subjects grouped, "a" first, short names
         "ttl": lambda graph: {"claimkg.ttl": graph.serialize(format="claimkg-turtle")},
-        "jsonld": lambda graph: {
-            "claimkg.jsonld": graph.serialize(
-                format="json-ld", context=jsonld_context(graph), indent=2
-            )
-        },
+        "jsonld": lambda graph: {"claimkg.jsonld": jsonld_text(graph)},
     }
     if kgx is not None:
         renderers["kgx"] = kgx
     wanted = [f for f in renderers if f in formats]
     if wanted:
+        say(f"rendering {', '.join(wanted)} from the whole graph in memory…")
         texts = _render(union_graph(), [renderers[f] for f in wanted])
         for name, text in texts.items():
             emit(name, _text(text))

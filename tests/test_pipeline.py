@@ -216,8 +216,9 @@ def bundled_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_query_library_answers_the_same_on_both_engines(
     built: BuiltCorpus, bundled_build: Path
 ) -> None:
-    store = as_rdflib(open_store(bundled_build / STORE, read_only=True))
-    assert len(store) == len(built.graph)
+    raw = open_store(bundled_build / STORE, read_only=True)
+    assert len({quad.triple for quad in raw}) == len(built.graph)  # a triple may be in two graphs
+    store = as_rdflib(raw)
     for query in list_queries():
         assert _answers(store, query) == _answers(built.graph, query), query.name
 
@@ -239,7 +240,8 @@ def test_kg_push_loads_a_real_server_that_answers_like_the_local_store(
         pushed = main(["push", "--build", str(bundled_build), "--endpoint", f"{server}/update",
                        "--graph-store", f"{server}/store", "-q"])  # fmt: skip
         assert pushed == EXIT_OK
-        assert "pushed 3 graphs" in capsys.readouterr().out
+        graphs = len(list(open_store(bundled_build / STORE, read_only=True).named_graphs()))
+        assert f"pushed {graphs} graphs" in capsys.readouterr().out
         local = as_rdflib(open_store(bundled_build / STORE, read_only=True))
         for query in list_queries():
             assert main(["query", query.name, "--endpoint", f"{server}/query", "--format",
@@ -250,7 +252,7 @@ def test_kg_push_loads_a_real_server_that_answers_like_the_local_store(
         count = tmp_path / "graphs.rq"
         count.write_text(named, encoding="utf-8")
         assert main(["query", str(count), "--endpoint", f"{server}/query", "--format", "csv"]) == 0
-        assert capsys.readouterr().out.split() == ["n", "3"]
+        assert capsys.readouterr().out.split() == ["n", str(graphs)]
 
 
 def test_kg_push_by_sparql_update_replaces_the_graphs(
