@@ -12,6 +12,7 @@ import random
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,7 +42,11 @@ EX = Namespace("http://example.org/")
 def resources(request: pytest.FixtureRequest) -> Path:
     """pySHACL's ``test/resources`` for the installed version, from its sdist on PyPI."""
     version = importlib.metadata.version("pyshacl")
-    cache = request.config.cache.mkdir("pyshacl-sdist")
+    if hasattr(request.config, "cache"):
+        cache = request.config.cache.mkdir("pyshacl-sdist")
+    else:  # pytest -p no:cacheprovider
+        cache = Path(tempfile.gettempdir()) / "claimkg-pyshacl-sdist"
+        cache.mkdir(exist_ok=True)
     target = cache / f"pyshacl-{version}" / "test" / "resources"
     if (target / "sht_tests").is_dir() and (target / "dash_tests").is_dir():
         return target
