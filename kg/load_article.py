@@ -11,6 +11,8 @@ same in machine-readable form (a test keeps the two and ``ARTICLE_KEYS`` in step
 
 from __future__ import annotations
 
+import bisect
+import functools
 import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -198,33 +200,75 @@ class Article:
                     f"({quoted.span.exact[:40]!r}…) without lying inside it: quote inside "
                     "the span, or outside it"
                 )
-        before = [speaker for at, speaker in self.turns if at <= start]
-        return (before[-1] if before else self.editorial_voice), None
+        # the last floor change at or before the quote (turns are sorted by offset); found
+        # by bisection, so that locating every claim stays linear in the article's claims
+        at = bisect.bisect_right(self.turns, start, key=lambda turn: turn[0])
+        return (self.turns[at - 1][1] if at else self.editorial_voice), None
 
     def cites_at(self, sentences: Sequence[tuple[int, int]], start: int, end: int) -> list[int]:
-        """The references marked in the sentence(s) ``[start, end)`` lies in."""
-        return sorted(
-            {
-                n
-                for s, e in sentences
-                if s < end and start < e
-                for marker in self.citations
-                if s <= marker.start and marker.end <= e
-                for n in marker.numbers
-            }
-        )
+        """The references marked in the sentence(s) ``[start, end)`` lies in.
+
+        ``sentences`` are in text order and do not overlap (as ``sentence_spans`` gives
+        them), as are the citation markers: both are bisected, not scanned, so that the
+        cost per claim does not grow with the article."""
+        numbers: set[int] = set()
+        markers = self.citations
+        here = bisect.bisect_right(sentences, start, key=lambda sentence: sentence[1])
+        while here < len(sentences) and sentences[here][0] < end:
+            s, e = sentences[here]
+            at = bisect.bisect_left(markers, s, key=lambda marker: marker.start)
+            while at < len(markers) and markers[at].start < e:
+                if markers[at].end <= e:
+                    numbers.update(markers[at].numbers)
+                at += 1
+            here += 1
+        return sorted(numbers)
 
 
 # ---------------------------------------------------------------- the text
 
 
+_GRAM, _STRIDE = 8, 8
+"""``find_quote`` looks a quote up by the 8-character pieces of the text that start at every
+8th offset: any quote of 15 characters or more holds one of them (at its offset 0…7)."""
+
+
 def find_quote(text: str, exact: str) -> list[int]:
-    """Every start offset of ``exact`` in ``text``, overlapping occurrences included."""
-    starts, at = [], text.find(exact)
-    while at != -1 and exact:
-        starts.append(at)
-        at = text.find(exact, at + 1)
-    return starts
+    """Every start offset of ``exact`` in ``text``, overlapping occurrences included.
+
+    Quotes of 15 characters or more are looked up in an index of the text (built once per
+    text), not found by scanning it: a scan per claim made loading an article quadratic in
+    its claims. Each candidate is checked in full, so the index can only narrow the search.
+    """
+    if not exact:
+        return []
+    if len(exact) < _GRAM + _STRIDE - 1:
+        starts, at = [], text.find(exact)
+        while at != -1:
+            starts.append(at)
+            at = text.find(exact, at + 1)
+        return starts
+    index = _gram_index(text)
+    found: set[int] = set()
+    for offset in range(_STRIDE):  # an occurrence at p holds a piece at its offset -p mod 8
+        # of the pieces at offset, offset + 8…, the rarest in the text gives the candidates
+        pieces = range(offset, len(exact) - _GRAM + 1, _STRIDE)
+        at = min(pieces, key=lambda o: len(index.get(exact[o : o + _GRAM], ())))
+        found.update(
+            sampled - at
+            for sampled in index.get(exact[at : at + _GRAM], ())
+            if sampled >= at and text.startswith(exact, sampled - at)
+        )
+    return sorted(found)
+
+
+@functools.lru_cache(maxsize=2)
+def _gram_index(text: str) -> dict[str, list[int]]:
+    """Offset of each 8-character piece of ``text`` starting at a multiple of 8."""
+    index: dict[str, list[int]] = {}
+    for at in range(0, len(text) - _GRAM + 1, _STRIDE):
+        index.setdefault(text[at : at + _GRAM], []).append(at)
+    return index
 
 
 def span_at(text: str, start: int, end: int) -> TextSpan:
@@ -389,7 +433,7 @@ def load_article_metadata(
         references=references,
         reference_list=reference_list,
         citations=citations,
-        turns=tuple(turns),
+        turns=tuple(sorted(turns)),
         speaker_spans=spans,
     )
 

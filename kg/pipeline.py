@@ -558,13 +558,14 @@ def _article_unit(plan: _Plan) -> _UnitResult:
         article = load_article(plan.directory, _WORKER["shared"])
     except CurationError as error:
         return _UnitResult(plan.name, None, error.problems, [])
-    stages.start(len(article.claims), "building the graph")
+    stages.on = stages.on or len(article.claims) >= _STAGES_FROM
+    stages.next(f"loaded {len(article.claims):,} claims", "building the graph")
     built = build_article(article, base)
-    stages.next(f"validating {len(built.graph):,} triples")
+    stages.next(f"built {len(built.graph):,} triples", "validating them")
     result = validate_graph(built.graph, base, context=_WORKER["context"])
+    stages.next("validated", "writing the cache" if result.conforms else None)
     if not result.conforms:
         return _UnitResult(plan.name, None, [], list(result.violations))
-    stages.next("writing the cache")
     folder = _unit_folder(plan.name, plan.key)
     name = str(_rebased(article_graph_iri(article.id), base))
     files = {name: _write_sorted_nt(folder, "graph.nt", built.graph)}
@@ -582,13 +583,13 @@ def _article_unit(plan: _Plan) -> _UnitResult:
         plan.key, files, "nanopubs.nq", dict(types), len(article.references),
         len(built.graph), sorted(reference_subjects(article)), claim_digests=digests,
     )  # fmt: skip
-    stages.next(None)
+    stages.next("cached", None)
     return _UnitResult(plan.name, record, [], [])
 
 
 class _Stages:
-    """``ARTICLE: STAGE…`` as each stage starts, for articles of ``_STAGES_FROM`` claims or
-    more (the others take too little time to report)."""
+    """``ARTICLE: STAGE…`` as each stage starts, with the time the previous one took, for
+    articles of ``_STAGES_FROM`` claims or more (the others take too little time to report)."""
 
     def __init__(self, name: str, say: Progress | None) -> None:
         self.name, self.say, self.on = name, say, False
@@ -597,18 +598,14 @@ class _Stages:
     def loading(self, claims: Path) -> None:
         size = sum(p.stat().st_size for p in claims.glob("*.yaml") if p.is_file())
         if self.say is not None and size >= 300 * _STAGES_FROM:  # ~300 bytes a claim
+            self.on = True
             self._say(f"loading {size / 1e6:.1f} MB of claims…")
 
-    def start(self, claims: int, stage: str) -> None:
-        self.on = self.say is not None and claims >= _STAGES_FROM
+    def next(self, done: str, stage: str | None) -> None:
+        """``done`` (the stage that ended) took so long; ``stage`` starts (None: the last)."""
         if self.on:
             seconds = time.perf_counter() - self.clock
-            self._say(f"loaded {claims:,} claims ({seconds:.1f} s); {stage}…")
-
-    def next(self, stage: str | None) -> None:
-        if self.on:
-            seconds = time.perf_counter() - self.clock
-            self._say(f"done ({seconds:.1f} s)" if stage is None else f"{stage}…")
+            self._say(f"{done} ({seconds:.1f} s)" + (f"; {stage}…" if stage else ""))
 
     def _say(self, message: str) -> None:
         assert self.say is not None

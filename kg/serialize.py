@@ -294,7 +294,9 @@ def write_corpus_outputs(
     wanted = [f for f in renderers if f in formats]
     if wanted:
         say(f"rendering {', '.join(wanted)} from the whole graph in memory…")
+        clock = time.perf_counter()
         texts = _render(union_graph(), [renderers[f] for f in wanted])
+        say(f"rendered {', '.join(wanted)} ({time.perf_counter() - clock:.1f} s)")
         for name, text in texts.items():
             emit(name, _text(text))
     emit("validation-report.ttl", _text(_CONFORMING))

@@ -75,7 +75,7 @@ def test_a_folder_inside_claims_is_refused(
 def test_a_link_loop_inside_claims_is_refused(
     corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    loop = corpus / ARTICLE / "claims" / "loop.yaml"
+    loop = corpus / ARTICLE / "claims" / "loop"
     os.symlink(loop.name, loop)  # points at itself
     _refused(corpus, tmp_path, capsys, loop, "link loop")
 
@@ -83,8 +83,8 @@ def test_a_link_loop_inside_claims_is_refused(
 def test_a_broken_link_inside_claims_is_refused(
     corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    link = corpus / ARTICLE / "claims" / "moved.yaml"
-    os.symlink(tmp_path / "nowhere.yaml", link)
+    link = corpus / ARTICLE / "claims" / "moved"
+    os.symlink(tmp_path / "nowhere", link)
     _refused(corpus, tmp_path, capsys, link, "broken link")
 
 
