@@ -8,6 +8,7 @@ OUT    ?= build
 
 run: $(VENV)/.installed
 	$(BIN)/kg build --out $(OUT)
+	@echo "next: . $(VENV)/bin/activate  (puts kg on this shell's PATH), then: kg query --list"
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check kg tests benchmarks
