@@ -28,6 +28,7 @@ from kg.outputs import OUTPUT_FILES, UNION_FILES
 if TYPE_CHECKING:
     from rdflib import Graph
 
+    from kg.load import Corpus
     from kg.pipeline import BuildOutcome
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -1122,7 +1123,9 @@ def _remote_query(endpoint: str, ask: Callable[[Graph], Any]) -> Any:
     if parts.scheme not in ("http", "https") or not parts.netloc or " " in endpoint:
         raise _UnreadableInput(f"--endpoint {endpoint!r}: not an http(s) URL")
     try:
-        result = ask(Graph(store=SPARQLStore(endpoint, returnFormat="json")))
+        # POST: a library query can be longer than the 8 KB a URL may take (Oxigraph's limit)
+        store = SPARQLStore(endpoint, returnFormat="json", method="POST_FORM")
+        result = ask(Graph(store=store))
         result.bindings  # noqa: B018 (read the whole answer here, where errors are caught)
         return result
     except HTTPError as error:
@@ -1219,11 +1222,27 @@ def _split_param(raw: str) -> tuple[str, str]:
 # ---------------------------------------------------------------- coverage
 
 
+def _load_corpus(args: argparse.Namespace, mappings: Path | None = None) -> Corpus:
+    """The corpus of --corpus, after the check that nothing in its folder is left out
+    silently (problems: exit 2; warnings on stderr)."""
+    from kg.corpus_files import survey_corpus
+    from kg.load import default_corpus, load_corpus
+
+    folder = args.corpus or default_corpus()
+    if not folder.is_dir():
+        raise _UnreadableInput(f"{folder}: corpus folder not found")
+    survey = survey_corpus(folder)
+    for warning in survey.warnings:
+        _Progress(args.quiet)(f"warning: {warning}")
+    if survey.problems:
+        raise CurationError(survey.problems)
+    return load_corpus(args.corpus, mappings)
+
+
 def _coverage(args: argparse.Namespace) -> int:
     from kg.coverage import article_coverage
-    from kg.load import load_corpus
 
-    corpus = load_corpus(args.corpus)
+    corpus = _load_corpus(args)
     complete = True
     for article in corpus.articles:
         report = article_coverage(article)
@@ -1250,7 +1269,6 @@ def _coverage(args: argparse.Namespace) -> int:
 
 def _nanopub(args: argparse.Namespace) -> int:
     from kg.build import build_corpus
-    from kg.load import load_corpus
     from kg.signing import SigningError, load_key, sign_all
     from kg.validate import validate_graph
 
@@ -1259,7 +1277,7 @@ def _nanopub(args: argparse.Namespace) -> int:
     except SigningError as error:
         print(f"kg: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
-    built = build_corpus(load_corpus(args.corpus))
+    built = build_corpus(_load_corpus(args))
     outcome = validate_graph(built.graph)
     if not outcome.conforms:
         print(
@@ -1281,9 +1299,9 @@ def _nanopub(args: argparse.Namespace) -> int:
 
 def _links(args: argparse.Namespace) -> int:
     from kg.links import check_mappings, iri_forms
-    from kg.load import load_corpus, load_vocabulary, mapping_subjects
+    from kg.load import load_vocabulary, mapping_subjects
 
-    corpus = load_corpus(args.corpus, args.mappings)
+    corpus = _load_corpus(args, args.mappings)
     mappings = corpus.mappings
     if args.suggest or args.gaps:
         from kg.grounding import suggest_command

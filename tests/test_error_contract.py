@@ -21,12 +21,19 @@ from typing import Any
 
 import pytest
 
-from kg.cli import EXIT_BUG, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_UNUSABLE, main
+from kg.cli import (
+    EXIT_BUG,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_UNUSABLE,
+    command_line,
+    main,
+)
 
-from .conftest import REPO, TEST_CORPUS
+from .conftest import ARTICLE_ID, REPO, TEST_CORPUS
 
-COMMANDS = ("build", "validate", "coverage", "query", "serve", "compare", "plot", "check",
-            "graph", "push", "links")  # fmt: skip
+COMMANDS = sorted(next(a for a in command_line()._actions if a.dest == "command").choices or ())
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -379,15 +386,30 @@ def test_serve_on_a_busy_port_is_unusable(capsys: pytest.CaptureFixture[str]) ->
 
 
 def _minimal(command: str) -> list[str]:
-    return {"validate": ["x.ttl"], "compare": ["pfs-hr"], "push": ["--endpoint", "http://h/u"]}.get(
-        command, []
-    )
+    """The arguments ``command`` cannot do without."""
+    required = {"validate": ["x.ttl"], "compare": ["pfs-hr"], "push": ["--endpoint", "http://h/u"],
+                "nanopub": ["--sign", "key.pem"]}  # fmt: skip
+    return required.get(command, [])
+
+
+def test_coverage_refuses_a_claims_file_it_would_not_read(
+    corpus_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    claims = next((corpus_copy / ARTICLE_ID / "claims").glob("*.yaml"))
+    renamed = claims.rename(claims.with_suffix(".yml"))
+    code, _, err = _run(["coverage", "--corpus", str(corpus_copy)], capsys)
+    _refused(code, err, str(renamed))
+
+
+def test_nanopub_with_a_missing_key_is_unusable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(["nanopub", "--sign", str(tmp_path / "none.pem")], capsys)
+    _refused(code, err, str(tmp_path / "none.pem"))
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_takes_quiet_and_debug(command: str) -> None:
-    from kg.cli import command_line
-
     parser = command_line()
     for flags in (["-q"], ["--quiet", "--debug"]):
         args = parser.parse_args([command, *flags, *_minimal(command)])
