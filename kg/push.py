@@ -412,14 +412,13 @@ class _Pusher:
                 "endpoint with --query-endpoint"
             ) from error
 
-    def _update(self, text: str, graph: str | None, retries: int | None = None) -> None:
+    def _update(self, text: str, graph: str | None) -> None:
         self.client.send(
             "POST",
             self.target.endpoint,
             text.encode("utf-8"),
             content_type=SPARQL_UPDATE,
             graph=graph,
-            retries=retries,
         )
 
     def _drop_quietly(self, staging: str) -> None:

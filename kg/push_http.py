@@ -152,18 +152,16 @@ class HttpClient:
         content_type: str | None = None,
         accept: str | None = None,
         graph: str | None = None,
-        retries: int | None = None,
     ) -> Answer:
-        """Send until the server accepts (2xx), a failure is final, or the retries are used
-        up (``retries`` overrides the client's, for a request that must not be repeated
-        blindly). Raises :class:`PushError`."""
+        """Send until the server accepts (2xx), a failure is final, or the retries (or the
+        deadline) are used up. Raises :class:`PushError`."""
         headers = {"Content-Type": content_type} if content_type else {}
         if accept:
             headers["Accept"] = accept
         if self._token is not None:
             headers["Authorization"] = f"Bearer {self._token}"
         delay = self.backoff
-        attempts = (self.retries if retries is None else retries) + 1
+        attempts = self.retries + 1
         error: PushError | None = None
         for attempt in range(attempts):
             if attempt:
@@ -218,8 +216,10 @@ class HttpClient:
                 if challenge is not None and not _stale(answer):
                     return 401, answer, "the server refused the credentials: " + _start(answer.body)
                 self._challenges[space] = self._learn(answer, url)
-        except _Timeout:
-            return None, Answer(0, b""), f"no complete answer within {self._limit(True):g} s"
+        except _Timeout as timeout:
+            limit = timeout.args[0]
+            cause = " (what was left of the push's deadline)" if limit < self.timeout else ""
+            return None, Answer(0, b""), f"no complete answer within {limit:.3g} s{cause}"
         except (OSError, http.client.HTTPException) as error:  # refused, reset, broken pipe
             return None, Answer(0, b""), f"{type(error).__name__}: {error}"
         if answer.status == 401 and self._user is None and self._token is None:
@@ -250,18 +250,15 @@ class HttpClient:
             return "Basic " + base64.b64encode(pair).decode("ascii")
         return _digest_answer(challenge, self._user, self._password, method, _target(url))
 
-    def _limit(self, nominal: bool = False) -> float:
+    def _limit(self) -> float:
         """Seconds one request may take: the timeout, or what is left of the deadline."""
-        left = self.deadline.remaining()
-        if nominal:
-            return self.timeout if left >= self.timeout else max(0.0, left)
-        return max(0.0, min(self.timeout, left))
+        return max(0.0, min(self.timeout, self.deadline.remaining()))
 
     def _once(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> Answer:
         """One HTTP exchange, cut by a watchdog when it outlasts the time allowed."""
         limit = self._limit()
         if limit <= 0:
-            raise _Timeout
+            raise _Timeout(limit)
         parts = urllib.parse.urlsplit(url)
         connection: http.client.HTTPConnection
         if parts.scheme == "https":
@@ -287,7 +284,7 @@ class HttpClient:
         try:
             connection.connect()
             if expired.is_set():
-                raise _Timeout
+                raise _Timeout(limit)
             connection.request(method, _target(url), body=body, headers=headers)
             response = connection.getresponse()
             data = b"" if method == "HEAD" else response.read(MAX_ANSWER)
@@ -299,13 +296,13 @@ class HttpClient:
             )
         except (OSError, http.client.HTTPException):
             if expired.is_set():
-                raise _Timeout from None
+                raise _Timeout(limit) from None
             raise
         finally:
             watchdog.cancel()
             connection.close()
         if expired.is_set():
-            raise _Timeout
+            raise _Timeout(limit)
         return answer
 
 
