@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import pytest
 from rdflib import Dataset, Graph, URIRef
@@ -192,6 +192,22 @@ def _serve(server: FakeStore, seen: Seen) -> tuple[int, bytes, str]:
     except Exception as error:  # the server's own words, as a real one would answer
         return 400, f"Parse error: {error}".encode(), "text/plain"
     return 405, b"no such service", "text/plain"
+
+
+_Server = TypeVar("_Server", bound=ThreadingHTTPServer)
+
+
+@contextmanager
+def serving(server: _Server) -> Iterator[_Server]:
+    """Run ``server`` in a thread; shut it down on the way out."""
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 # ---------------------------------------------------------------- Oxigraph
