@@ -5,7 +5,7 @@ links, and the external evidence) and one unit per article. Its key is the SHA-2
 input it depends on: claimkg's own code, the ontology and shapes, the base IRI, the entities
 (articles refer to them) and the unit's own files. A unit whose key is in the cache is
 neither rebuilt nor revalidated. Stale articles are loaded, built and validated in worker
-processes (one per core), each with the entities as validation context
+processes (one per core, ``kg.units``), each with the entities as validation context
 (``kg.validate.validate_graph``). The union files and the embedded store are then assembled
 from the cached per-unit files; the store is updated graph by graph.
 
@@ -18,24 +18,16 @@ refused or stopped build leaves it as it was.
 
 from __future__ import annotations
 
-import hashlib
-import multiprocessing
-import os
 import shutil
-import signal
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from rdflib import Graph, URIRef
-from rdflib.namespace import RDF
-
 from kg import __version__
-from kg.build import build_article, build_shared
+from kg.build import build_shared
 from kg.build_folder import (
     CACHE,
     MANIFEST,
@@ -53,61 +45,33 @@ from kg.errors import CurationError, Problem
 from kg.kgx import render_kgx
 from kg.links import read_mappings
 from kg.load import (
-    SharedInput,
     article_dirs,
     default_corpus,
-    load_article,
     load_shared,
-    mapping_subjects,
-    reference_subjects,
     unknown_mapping_subjects,
 )
 from kg.namespaces import (
-    CKG,
     DEFAULT_BASE,
     ENTITY_GRAPH,
     PREFIXES,
-    article_graph_iri,
-    claim_iri,
     rebase_iri,
 )
 from kg.outputs import REPORT
 from kg.resources import data_dir
 from kg.serialize import FORMATS, GraphFile, write_corpus_outputs
 from kg.store import drop_graphs, open_store, replace_graphs
-from kg.validate import Violation, validate_graph
+from kg.units import (
+    SHARED,
+    Plan,
+    Progress,
+    UnitRecord,
+    digest,
+    rebased,
+    run_units,
+)
+from kg.validate import Violation
 
-SHARED = "_shared"
-"""The unit name of the entities and external evidence (article ids cannot start with _)."""
 STORE = "store"
-Progress = Callable[[str], None]
-_STAGES_FROM = 1000
-"""Articles of at least this many claims report each stage (load, build, validate) as it
-starts, so that a long one is never silent."""
-
-
-@dataclass
-class UnitRecord:
-    """What the cache keeps of a built unit (stored as JSON in the manifest)."""
-
-    key: str
-    graphs: dict[str, str]  # named graph IRI → file in the unit's cache folder
-    nanopubs: str | None
-    claims: dict[str, int]  # claims by type
-    references: int
-    triples: int
-    subjects: list[str]  # the mapping subjects (IRIs) this unit provides
-    prefixes: dict[str, str] = field(default_factory=dict)
-    entities: int = 0
-    claim_digests: dict[str, str] = field(default_factory=dict)
-    """Claim id → digest of its triples: what changed since the last build."""
-
-
-@dataclass(frozen=True)
-class _Plan:
-    name: str
-    directory: Path | None
-    key: str
 
 
 @dataclass
@@ -182,15 +146,6 @@ def _changes(before: Mapping[str, Any], after: Mapping[str, UnitRecord]) -> Chan
 # ---------------------------------------------------------------- keys
 
 
-def _digest(parts: Iterable[bytes | str]) -> str:
-    sha = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8") if isinstance(part, str) else part
-        sha.update(len(data).to_bytes(8, "big"))
-        sha.update(data)
-    return sha.hexdigest()
-
-
 def _files(root: Path, paths: Iterable[Path]) -> Iterator[bytes | str]:
     for path in sorted(paths):
         if path.is_file():
@@ -203,7 +158,7 @@ def code_fingerprint() -> str:
     """claimkg's code and schema: a change to either invalidates every cached unit."""
     package = Path(__file__).resolve().parent
     ontology = data_dir("ontology")
-    return _digest(
+    return digest(
         [
             __version__,
             *_files(package, package.glob("*.py")),
@@ -212,24 +167,24 @@ def code_fingerprint() -> str:
     )
 
 
-def _plan(corpus: Path, base: str, mappings: Path | None) -> list[_Plan]:
-    entities_key = _digest(
+def _plan(corpus: Path, base: str, mappings: Path | None) -> list[Plan]:
+    entities_key = digest(
         [code_fingerprint(), base, *_files(corpus, (corpus / "entities").glob("*.yaml"))]
     )
     local_mappings = corpus / "mappings.sssom.tsv"
     mappings_file = mappings or (local_mappings if local_mappings.exists() else None)
     evidence = corpus / "external-evidence"
-    shared_key = _digest(
+    shared_key = digest(
         [
             entities_key,
             mappings_file.read_bytes() if mappings_file else "bundled",
             *_files(corpus, evidence.rglob("*") if evidence.is_dir() else ()),
         ]
     )
-    plans = [_Plan(SHARED, None, shared_key)]
+    plans = [Plan(SHARED, None, shared_key)]
     for directory in article_dirs(corpus):
-        key = _digest([entities_key, *_files(directory, directory.rglob("*"))])
-        plans.append(_Plan(directory.name, directory, key))
+        key = digest([entities_key, *_files(directory, directory.rglob("*"))])
+        plans.append(Plan(directory.name, directory, key))
     return plans
 
 
@@ -277,7 +232,7 @@ def build(
         if not take_over:
             raise refuse_other_corpus(build_dir, owner, corpus)
         say(f"warning: {build_dir}/ held the build of {owner}; it now holds {corpus_id(corpus)}")
-        manifest = {}
+        manifest = {"files": manifest.get("files", [])}  # the other corpus's files go too
     plans = _plan(corpus, base, mappings)
     if len(plans) == 1:
         raise CurationError([Problem(corpus, None, "no article folder (with article.yaml) found")])
@@ -293,7 +248,8 @@ def build(
         outcome = _build_units(corpus, build_dir, base, mappings, plans, stale, records, jobs,
                                say, timings)  # fmt: skip
         if outcome.conforms:
-            outcome.changes = _changes(cached, outcome.records) if manifest else None
+            before = manifest.get("units", manifest.get("previous_units"))
+            outcome.changes = None if before is None else _changes(before, outcome.records)
             outcome.warnings = list(survey.warnings)
             _replace_outputs(build_dir, outcome, manifest, corpus, base, formats, store, say)
             _prune_cache(build_dir, outcome.records)
@@ -310,8 +266,8 @@ def _build_units(
     build_dir: Path,
     base: str,
     mappings: Path | None,
-    plans: Sequence[_Plan],
-    stale: Sequence[_Plan],
+    plans: Sequence[Plan],
+    stale: Sequence[Plan],
     records: dict[str, UnitRecord],
     jobs: int | None,
     say: Progress,
@@ -325,8 +281,8 @@ def _build_units(
         clock = time.perf_counter()
         shared = load_shared(corpus, mappings)
         shared_graphs = build_shared(shared.entities, shared.mappings, shared.evidence, base)
-        entity_graph = shared_graphs[_rebased(ENTITY_GRAPH, base)]
-        for result in _run_units(stale, shared, shared_graphs, entity_graph, base, build_dir,
+        entity_graph = shared_graphs[rebased(ENTITY_GRAPH, base)]
+        for result in run_units(stale, shared, shared_graphs, entity_graph, base, build_dir,
                                  jobs, say):  # fmt: skip
             problems += result.problems
             violations += result.violations
@@ -374,7 +330,7 @@ def _replace_outputs(
 ) -> None:
     """Write what is out of date into a staging folder, then put it all in place at once."""
     records, timings = outcome.records, outcome.timings
-    outputs_key = _digest([*(r.key for r in records.values()), base, *sorted(formats)])
+    outputs_key = digest([*(r.key for r in records.values()), base, *sorted(formats)])
     names = [name for f in formats for name in FORMATS[f]] + ([REPORT] if formats else [])
     previous = [n for n in manifest.get("files", []) if n not in names]
     files_stale = bool(formats) and (
@@ -422,10 +378,6 @@ def _replace_outputs(
         raise
 
 
-def _rebased(iri: URIRef, base: str) -> URIRef:
-    return URIRef(rebase_iri(str(iri), base))
-
-
 def _prefixes(base: str) -> dict[str, str]:
     return {prefix: rebase_iri(namespace, base) for prefix, namespace in PREFIXES.items()}
 
@@ -433,7 +385,7 @@ def _prefixes(base: str) -> dict[str, str]:
 def _check_corpus(
     corpus: Path,
     mappings: Path | None,
-    plans: Sequence[_Plan],
+    plans: Sequence[Plan],
     records: Mapping[str, UnitRecord],
     base: str,
 ) -> list[Problem]:
@@ -455,196 +407,6 @@ def _check_corpus(
     known = {s for r in records.values() for s in r.subjects}
     problems += unknown_mapping_subjects(mapping_set, known)
     return problems
-
-
-# ---------------------------------------------------------------- units, in workers
-
-
-@dataclass(frozen=True)
-class _UnitResult:
-    name: str
-    record: UnitRecord | None
-    problems: list[Problem]
-    violations: list[Violation]
-
-
-# Set in the parent before the worker processes fork, so that they inherit it unpickled.
-_WORKER: dict[str, Any] = {}
-
-
-def _run_units(
-    stale: Sequence[_Plan],
-    shared: SharedInput,
-    shared_graphs: Mapping[URIRef, Graph],
-    entity_graph: Graph,
-    base: str,
-    build_dir: Path,
-    jobs: int | None,
-    say: Progress,
-) -> Iterator[_UnitResult]:
-    units_dir = build_dir / CACHE / "units"
-    _WORKER.update(shared=shared, graphs=shared_graphs, context=entity_graph, base=base,
-                   units=units_dir, say=say)  # fmt: skip
-    workers = min(jobs or os.cpu_count() or 1, len(stale))
-    done, articles = 0, sum(1 for p in stale if p.name != SHARED)
-    pool = None
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        results: Iterator[_UnitResult] = map(_unit, stale)
-    else:
-        context = multiprocessing.get_context("fork")
-        pool = context.Pool(workers, initializer=_ignore_interrupts)
-        chunk = max(1, len(stale) // (workers * 8))
-        results = pool.imap(_unit, stale, chunksize=chunk)
-        say(f"building on {workers} processes")
-    finished = False
-    try:
-        for result in results:
-            done += result.name != SHARED
-            if result.name != SHARED and (done % 50 == 0 or done == articles):
-                say(f"built {done}/{articles} article(s)")
-            yield result
-        finished = True
-    finally:
-        if pool is not None:
-            if finished:
-                pool.close()
-            else:  # interrupted, or the caller stopped: the workers' work is not wanted
-                pool.terminate()
-            pool.join()
-
-
-def _ignore_interrupts() -> None:
-    """In a worker: Ctrl-C is the parent's to handle (it stops the workers), so that an
-    interrupted build prints one line, not a traceback per worker."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _unit(plan: _Plan) -> _UnitResult:
-    """Build one unit (in a worker process when there are several)."""
-    if plan.name == SHARED:
-        return _shared_unit(plan, _WORKER["shared"], _WORKER["graphs"])
-    return _article_unit(plan)
-
-
-def _shared_unit(plan: _Plan, shared: SharedInput, graphs: Mapping[URIRef, Graph]) -> _UnitResult:
-    union = Graph()
-    for graph in graphs.values():
-        for triple in graph:
-            union.add(triple)
-    result = validate_graph(union, _WORKER["base"])
-    if not result.conforms:
-        return _UnitResult(SHARED, None, [], list(result.violations))
-    folder = _unit_folder(SHARED, plan.key)
-    files = {str(name): _write_sorted_nt(folder, f"graph-{i}.nt", graph)
-             for i, (name, graph) in enumerate(graphs.items())}  # fmt: skip
-    _seal(folder)
-    subjects = sorted(mapping_subjects(shared.entities, shared.vocabulary, ()))
-    prefixes = {
-        p: n for p, n in shared.mappings.curie_map.items() if not n.startswith(DEFAULT_BASE)
-    }
-    record = UnitRecord(
-        plan.key, files, None, {}, 0, len(union), subjects, prefixes, len(shared.entities)
-    )
-    return _UnitResult(SHARED, record, [], [])
-
-
-def _article_unit(plan: _Plan) -> _UnitResult:
-    """Load, build, validate and cache one article (in a worker process)."""
-    assert plan.directory is not None
-    base: str = _WORKER["base"]
-    stages = _Stages(plan.name, _WORKER.get("say"))
-    stages.loading(plan.directory / "claims")
-    try:
-        article = load_article(plan.directory, _WORKER["shared"])
-    except CurationError as error:
-        return _UnitResult(plan.name, None, error.problems, [])
-    stages.on = stages.on or len(article.claims) >= _STAGES_FROM
-    stages.next(f"loaded {len(article.claims):,} claims", "building the graph")
-    built = build_article(article, base)
-    stages.next(f"built {len(built.graph):,} triples", "validating them")
-    result = validate_graph(built.graph, base, context=_WORKER["context"])
-    stages.next("validated", "writing the cache" if result.conforms else None)
-    if not result.conforms:
-        return _UnitResult(plan.name, None, [], list(result.violations))
-    folder = _unit_folder(plan.name, plan.key)
-    name = str(_rebased(article_graph_iri(article.id), base))
-    files = {name: _write_sorted_nt(folder, "graph.nt", built.graph)}
-    (folder / "nanopubs.nq").write_text(built.nquads(), encoding="utf-8")
-    _seal(folder)
-    claim_class = _rebased(CKG.Claim, base)
-    types = Counter(
-        str(t).rsplit("/", 1)[-1]
-        for claim in built.graph.subjects(RDF.type, claim_class)
-        for t in built.graph.objects(claim, RDF.type)
-        if t != claim_class
-    )
-    digests = _claim_digests(folder.parent / plan.key / files[name], base, article.id)
-    record = UnitRecord(
-        plan.key, files, "nanopubs.nq", dict(types), len(article.references),
-        len(built.graph), sorted(reference_subjects(article)), claim_digests=digests,
-    )  # fmt: skip
-    stages.next("cached", None)
-    return _UnitResult(plan.name, record, [], [])
-
-
-class _Stages:
-    """``ARTICLE: STAGE…`` as each stage starts, with the time the previous one took, for
-    articles of ``_STAGES_FROM`` claims or more (the others take too little time to report)."""
-
-    def __init__(self, name: str, say: Progress | None) -> None:
-        self.name, self.say, self.on = name, say, False
-        self.clock = time.perf_counter()
-
-    def loading(self, claims: Path) -> None:
-        size = sum(p.stat().st_size for p in claims.glob("*.yaml") if p.is_file())
-        if self.say is not None and size >= 300 * _STAGES_FROM:  # ~300 bytes a claim
-            self.on = True
-            self._say(f"loading {size / 1e6:.1f} MB of claims…")
-
-    def next(self, done: str, stage: str | None) -> None:
-        """``done`` (the stage that ended) took so long; ``stage`` starts (None: the last)."""
-        if self.on:
-            seconds = time.perf_counter() - self.clock
-            self._say(f"{done} ({seconds:.1f} s)" + (f"; {stage}…" if stage else ""))
-
-    def _say(self, message: str) -> None:
-        assert self.say is not None
-        self.clock = time.perf_counter()
-        self.say(f"{self.name}: {message}")
-
-
-def _claim_digests(ntriples: Path, base: str, article_id: str) -> dict[str, str]:
-    """Claim id → digest of the sorted triples about the claim and its parts (quote,
-    selectors…), which share its IRI as their prefix."""
-    prefix = f"<{rebase_iri(str(claim_iri(article_id, '')), base)}"
-    lines: dict[str, list[str]] = {}
-    with ntriples.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith(prefix):
-                subject = line[len(prefix) : line.index(">")]
-                lines.setdefault(subject.split("/", 1)[0], []).append(line)
-    return {claim: _digest(found)[:16] for claim, found in sorted(lines.items())}
-
-
-def _unit_folder(name: str, key: str) -> Path:
-    """A fresh temporary folder; ``_seal`` renames it to ``units/NAME/KEY``."""
-    folder: Path = _WORKER["units"] / name / f".{key}.{os.getpid()}"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder
-
-
-def _seal(folder: Path) -> None:
-    final = folder.parent / folder.name[1:].rsplit(".", 1)[0]
-    shutil.rmtree(final, ignore_errors=True)
-    folder.rename(final)
-
-
-def _write_sorted_nt(folder: Path, name: str, graph: Graph) -> str:
-    lines = graph.serialize(format="nt11").splitlines()
-    text = "\n".join(sorted(line for line in lines if line.strip())) + "\n"
-    (folder / name).write_text(text, encoding="utf-8")
-    return name
 
 
 # ---------------------------------------------------------------- store, manifest, cache
@@ -676,7 +438,8 @@ def _update_store(
 def _read_manifest(build_dir: Path) -> dict[str, Any]:
     data = read_manifest(build_dir)
     if data.get("code") != code_fingerprint():  # new code: rebuild every unit
-        return {k: data[k] for k in ("store", "corpus", "formats", "files") if k in data}
+        kept = {k: data[k] for k in ("store", "corpus", "formats", "files") if k in data}
+        return kept | ({"previous_units": data["units"]} if "units" in data else {})
     return data
 
 
