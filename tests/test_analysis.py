@@ -6,6 +6,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from rdflib import Graph
 
 from kg.analysis import (
     biomedical_graph,
@@ -19,34 +20,47 @@ from kg.analysis import (
 from kg.build import BuiltCorpus
 from kg.cli import EXIT_OK, EXIT_UNUSABLE, main
 from kg.load import Corpus
-from kg.namespaces import CITO
+from kg.namespaces import CITO, ENTITY_GRAPH, article_graph_iri
+
+INTERVIEW = "lerociclib-leonarda1-interview"
 
 
-def test_reference_6_supports_the_most_claims(built: BuiltCorpus) -> None:
-    ranking = support_ranking(citation_support_graph(built.graph))
+@pytest.fixture(scope="module")
+def interview(built: BuiltCorpus) -> Graph:
+    """The interview's own graph with the shared entities: these tests state its answers."""
+    graph = Graph()
+    for name in (article_graph_iri(INTERVIEW), ENTITY_GRAPH):
+        for triple in built.graphs[name]:
+            graph.add(triple)
+    return graph
+
+
+def test_reference_6_supports_the_most_claims(interview: Graph) -> None:
+    ranking = support_ranking(citation_support_graph(interview))
     top_label, top_count = ranking[0]
     assert top_label.startswith("[6] Preclinical development of G1T38")
     assert top_count == 22 and top_count > ranking[1][1]
-    citations = list(built.graph.subject_objects(CITO.citesAsEvidence))
+    citations = list(interview.subject_objects(CITO.citesAsEvidence))
     assert sum(count for _, count in ranking) == len(citations)
 
 
-def test_unsupported_claims_are_the_ones_citing_nothing(corpus: Corpus, built: BuiltCorpus) -> None:
-    unsupported = set(unsupported_claims(citation_support_graph(built.graph)))
-    expected = {c.id for c in corpus.articles[0].claims if not c.cites}
+def test_unsupported_claims_are_the_ones_citing_nothing(corpus: Corpus, interview: Graph) -> None:
+    unsupported = set(unsupported_claims(citation_support_graph(interview)))
+    [article] = [a for a in corpus.articles if a.id == INTERVIEW]
+    expected = {c.id for c in article.claims if not c.cites}
     assert unsupported == expected
     assert "s02-ic50-cdk9-cyclin-t" in unsupported and "s02-ic50-cdk4-cyclin-d1" not in unsupported
 
 
-def test_provenance_runs_claim_quote_section_article(built: BuiltCorpus) -> None:
-    view = provenance_graph(built.graph)
+def test_provenance_runs_claim_quote_section_article(interview: Graph) -> None:
+    view = provenance_graph(interview)
     claim = next(n for n, d in view.nodes(data=True) if d["label"] == "s03-pfs-bicr-hr")
     reachable = {view.nodes[n]["kind"] for n in nx.descendants(view, claim)}
     assert reachable == {"quote", "section", "article", "speaker"}
 
 
-def test_path_from_lerociclib_to_neutropenia_names_its_claims(built: BuiltCorpus) -> None:
-    steps = entity_path(biomedical_graph(built.graph), "lerociclib", "neutropenia")
+def test_path_from_lerociclib_to_neutropenia_names_its_claims(interview: Graph) -> None:
+    steps = entity_path(biomedical_graph(interview), "lerociclib", "neutropenia")
     assert [str(s) for s in steps] == [
         "lerociclib ←hasPart— LEONARDA-1 lerociclib plus fulvestrant arm",
         "LEONARDA-1 lerociclib plus fulvestrant arm —endpoint→ neutropenia",
