@@ -33,6 +33,10 @@ ACROSS_ARTICLES = "same-figure-across-articles"
 
 AGREE, COMPATIBLE, DISCREPANT = "agree", "compatible", "discrepant"
 CORROBORATED, NOT_FOUND = "corroborated", "not found in the sources at hand"
+SOURCES_DIFFER = "the sources differ"
+"""A figure that differs from the claim where another source's figure of the same context
+agrees with it: the external sources disagree among themselves (often two analyses that
+the sources' rows do not tell apart), which says nothing against the article."""
 
 # A number as a text prints it: 275, 1,234, 29.2, .003 (not the digits inside CDK4/6)
 _NUMBER = re.compile(r"(?<![A-Za-z0-9.,])(?:[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?|\.[0-9]+)(?![0-9])")
@@ -265,17 +269,28 @@ def across(row: Mapping[str, str]) -> dict[str, str]:
     return {**row, "stated": str(one), "otherStated": str(other), "verdict": compare(one, other)}
 
 
+def _against_sources(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Each claim's rows against the sources, a figure that differs from it marked as the
+    sources differing where another source's figure corroborates it."""
+    rows = [corroborate(r) for r in rows]
+    backed = {(r["article"], r["claim"]) for r in rows if r["status"] in (CORROBORATED, COMPATIBLE)}
+    for row in rows:
+        if row["status"] == DISCREPANT and (row["article"], row["claim"]) in backed:
+            row["status"] = SOURCES_DIFFER
+    return [r for r in rows if r["stated"]]  # a claim with no number is no figure
+
+
 def run_checks(graph: Graph) -> CheckReport:
     pairs = [across(r) for r in _rows(graph, ACROSS_ARTICLES)]
     return CheckReport(
         _rows(graph, DERIVATIONS),
         _rows(graph, PROPORTIONS),
-        [corroborate(r) for r in _rows(graph, CORROBORATION)],
+        _against_sources(_rows(graph, CORROBORATION)),
         [p for p in pairs if p["stated"] and p["otherStated"]],
     )
 
 
-_STATUS_ORDER = {CORROBORATED: 0, COMPATIBLE: 1, DISCREPANT: 2, NOT_FOUND: 3}
+_STATUS_ORDER = {CORROBORATED: 0, COMPATIBLE: 1, SOURCES_DIFFER: 2, DISCREPANT: 3, NOT_FOUND: 4}
 _VERDICT_ORDER = {AGREE: 0, COMPATIBLE: 1, DISCREPANT: 2}
 
 
