@@ -189,9 +189,11 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as error:
         if _is_user_error(error):
             return fail(EXIT_UNUSABLE, f"kg: {error}")
+        message = " ".join(str(error).split())
+        message = message if len(message) <= 500 else message[:499] + "…"
         return fail(
             EXIT_BUG,
-            f"kg: internal error: {type(error).__name__}: {error}",
+            f"kg: internal error: {type(error).__name__}: {message}",
             "kg: this is a bug in claimkg; run the command again with --debug and report "
             "what it prints",
         )
