@@ -118,10 +118,6 @@ class Printed:
             text=shown,
         )
 
-    @property
-    def empty(self) -> bool:
-        return self == Printed()
-
     def _places(self, number: Decimal) -> int:
         return places(number, self.text)
 
