@@ -228,23 +228,10 @@ def oxigraph_server(folder: Path, *options: str) -> Iterator[str]:
     with (folder / "server.log").open("wb") as log:
         server = subprocess.Popen([*command, *options], stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/", timeout=2).close()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert server.poll() is None, (folder / "server.log").read_text()
-                assert time.monotonic() < deadline, "oxigraph did not start within 30 s"
-                time.sleep(0.1)
+        _wait_until_answering(f"{base}/", server, folder / "server.log", "oxigraph", 30)
         yield base
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        _stop(server, grace=10)
 
 
 # ---------------------------------------------------------------- Virtuoso
@@ -378,21 +365,33 @@ def virtuoso_server(folder: Path) -> Iterator[Virtuoso]:
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 180
         ask = f"{server.query}?" + urllib.parse.urlencode({"query": "ASK {}"})
-        while True:
-            try:
-                urllib.request.urlopen(ask, timeout=5).close()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert process.poll() is None, (folder / "server.log").read_text()
-                assert time.monotonic() < deadline, "Virtuoso did not start within 180 s"
-                time.sleep(0.2)
+        _wait_until_answering(ask, process, folder / "server.log", "Virtuoso", 180)
         yield server
     finally:
-        process.terminate()
+        _stop(process, grace=30)
+
+
+def _wait_until_answering(
+    url: str, process: subprocess.Popen[bytes], log: Path, name: str, seconds: float
+) -> None:
+    """Poll ``url`` until the server answers; fail with its log if it dies or takes too long."""
+    deadline = time.monotonic() + seconds
+    while True:
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            urllib.request.urlopen(url, timeout=5).close()
+            return
+        except (urllib.error.URLError, ConnectionError):
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"{name} did not start within {seconds:g} s"
+            time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
