@@ -1,6 +1,6 @@
 """Stage 7 — publish: replace named graphs on any SPARQL 1.1 server, one graph at a time.
 
-Each graph is **loaded beside its old version, checked, then swapped in** (decision 0007):
+Each graph is **loaded beside its old version, checked, then swapped in** (decision 0014):
 
 1. its triples go into a staging graph ``<G/kg-push-staging-TOKEN>`` (TOKEN new for each
    push), by the **Graph Store Protocol** (``PushTarget.graph_store``: a ``PUT``, then
