@@ -659,8 +659,9 @@ def _parser() -> argparse.ArgumentParser:
             "Print each entity, vocabulary term and reference that ontology/mappings.sssom.tsv "
             "links to external identifiers. With --check, validate offline instead: every "
             "prefix known to bioregistry with the IRI form public RDF uses (its RDF provider, "
-            "else identifiers.org; docs/decisions/0009), every local id matching its "
-            "prefix's pattern, every subject existing in claimkg. Exit 0 ok, 1 problems."
+            "else Bio2RDF's or identifiers.org; docs/decisions/0009, 0015), every local id "
+            "matching its prefix's pattern, every subject existing in claimkg. Exit 0 ok, "
+            "1 problems."
         ),
     )
     corpus_option(links)
@@ -1300,7 +1301,7 @@ def _nanopub(args: argparse.Namespace) -> int:
 
 
 def _links(args: argparse.Namespace) -> int:
-    from kg.links import check_mappings, iri_forms
+    from kg.links import check_mappings, iri_forms, rdf_share
     from kg.load import load_vocabulary, mapping_subjects
 
     corpus = _load_corpus(args, args.mappings)
@@ -1316,10 +1317,11 @@ def _links(args: argparse.Namespace) -> int:
             print(f"  {problem}")
         print(f"{len(mappings.links)} mappings checked: {len(problems)} problem(s)")
         forms = iri_forms(mappings)
-        in_rdf = forms["rdf"] + forms["override"]
+        in_rdf, total = rdf_share(mappings)
         print(
-            f"{sum(forms.values())} link IRIs: {in_rdf} in the form the resource's RDF uses, "
-            f"{forms['identifiers.org']} identifiers.org (no RDF of their own)"
+            f"{total} link IRIs: {in_rdf} ({in_rdf / max(total, 1):.0%}) in the form public RDF "
+            f"of the records uses ({forms['bio2rdf']} of them Bio2RDF's), "
+            f"{forms['identifiers.org']} identifiers.org (no public RDF form chosen)"
         )
         return EXIT_INVALID if problems else EXIT_OK
     for subject, links in sorted(mappings.by_subject().items()):

@@ -18,6 +18,7 @@ from kg.grounding import (
     Resource,
     candidates,
     cross_check,
+    gap_namespaces,
     installed_version,
     load_resources,
     missing_gaps,
@@ -210,3 +211,35 @@ def test_kg_links_suggest_and_accept_for_a_new_article_entity(
     capsys.readouterr()
     assert main([*args, "--suggest"]) == EXIT_OK  # nothing left to propose
     assert capsys.readouterr().out.count("\n") == 1  # the header only
+
+
+def test_every_drug_has_drugbank_and_chebi_or_a_stated_reason(corpus: Corpus) -> None:
+    gaps = read_gaps(ontology_file("mapping-gaps.tsv"))
+    reasons = {
+        (g["subject_id"], namespace): g["reason"].strip()
+        for g in gaps
+        for namespace in gap_namespaces(g["namespace"])
+    }
+    linked = {(link.subject_id, link.prefix) for link in corpus.mappings.links}
+    drugs = [f"claimkg:{e.id}" for e in corpus.entities.values() if e.type == CKG.Drug]
+    assert drugs
+    unexplained = [
+        (drug, namespace)
+        for drug in drugs
+        for namespace in ("DRUGBANK", "CHEBI")
+        if (drug, namespace) not in linked
+        and not (reasons.get((drug, namespace)) or reasons.get((drug, "*")))
+    ]
+    assert unexplained == []
+
+
+def test_no_gap_row_contradicts_a_link(corpus: Corpus) -> None:
+    # a gap says no identifier of the namespace is linked; a row that gives one makes it stale
+    linked = {(link.subject_id, link.prefix) for link in corpus.mappings.links}
+    stale = [
+        (g["subject_id"], namespace)
+        for g in read_gaps(ontology_file("mapping-gaps.tsv"))
+        for namespace in gap_namespaces(g["namespace"])
+        if (g["subject_id"], namespace) in linked
+    ]
+    assert stale == []

@@ -14,7 +14,7 @@ from kg.build import BuiltCorpus
 from kg.cli import EXIT_INVALID, EXIT_OK, EXIT_UNUSABLE, main
 from kg.errors import CurationError
 from kg.kgx import render_kgx
-from kg.links import check_mappings, read_mappings
+from kg.links import RDF_KINDS, check_mappings, iri_forms, rdf_share, rdf_uri_prefix, read_mappings
 from kg.load import Corpus, load_corpus, load_vocabulary, mapping_subjects
 from kg.namespaces import BIOLINK, CKG
 from kg.resources import ontology_file
@@ -48,7 +48,7 @@ def test_a_query_from_uniprot_p11802_reaches_the_cdk4_claims(built: BuiltCorpus)
 
 
 def test_a_query_from_nct05054751_reaches_the_leonarda1_claims(built: BuiltCorpus) -> None:
-    claims = _claims_reached_from(built, "http://identifiers.org/clinicaltrials/NCT05054751")
+    claims = _claims_reached_from(built, "http://bio2rdf.org/clinicaltrials:NCT05054751")
     assert {"s03-pfs-investigator-hr", "s03-pfs-bicr-hr", "s03-enrolment-count"} <= claims
 
 
@@ -82,15 +82,20 @@ def _mappings_copy(tmp_path: Path, old: str, new: str) -> Path:
             "#   MESH: https://meshb.nlm.nih.gov/record/ui?ui=",
             "should be http://id.nlm.nih.gov/mesh/",
         ),
-        (  # HGNC publishes no RDF: identifiers.org, not its web page
-            "#   HGNC: http://identifiers.org/hgnc/",
+        (  # HGNC publishes no RDF of its own: Bio2RDF's RDF of its records, not its web page
+            '#   HGNC: "http://bio2rdf.org/hgnc:"',
             "#   HGNC: https://www.genenames.org/data/gene-symbol-report/#!/hgnc_id/",
-            "identifiers.org",
+            "should be http://bio2rdf.org/hgnc: (bio2rdf",
+        ),
+        (  # DrugCentral: no public RDF form chosen, identifiers.org, not its web page
+            "#   DrugCentral: http://identifiers.org/drugcentral/",
+            "#   DrugCentral: http://drugcentral.org/drugcard/",
+            "should be http://identifiers.org/drugcentral/ (identifiers.org",
         ),
     ],
     ids=[
         "malformed-uniprot", "malformed-hp", "unknown-prefix", "non-canonical-iri",
-        "web-page-iri", "no-rdf-web-page-iri",
+        "web-page-iri", "bio2rdf-web-page-iri", "no-rdf-web-page-iri",
     ],
 )  # fmt: skip
 def test_the_check_fails_on_bad_curies(tmp_path: Path, old: str, new: str, expected: str) -> None:
@@ -193,7 +198,9 @@ def test_a_corpus_may_bring_its_own_mappings(test_built: BuiltCorpus) -> None:
         ("cdk4", "http://purl.uniprot.org/geneid/1019"),  # NCBI Gene, as UniProt's RDF has it
         ("cdk4", "http://rdf.ebi.ac.uk/resource/ensembl/ENSG00000135446"),  # EBI's Ensembl RDF
         ("breast-cancer", "http://id.nlm.nih.gov/mesh/D001943"),  # NLM's MeSH RDF
-        ("cdk4", "http://identifiers.org/hgnc/1773"),  # HGNC publishes no RDF
+        ("cdk4", "http://bio2rdf.org/hgnc:1773"),  # HGNC: Bio2RDF's RDF of its records
+        ("leonarda-1", "http://bio2rdf.org/clinicaltrials:NCT05054751"),  # Bio2RDF's
+        ("fulvestrant", "http://identifiers.org/drugbank/DB00947"),  # Biolink graphs' form
     ],
 )
 def test_links_use_the_iris_public_rdf_uses(built: BuiltCorpus, entity: str, iri: str) -> None:
@@ -219,3 +226,32 @@ def test_a_reference_links_to_uniprots_citation_iri(built: BuiltCorpus) -> None:
     )
     pubmed = URIRef("http://purl.uniprot.org/citations/28418845")
     assert (reference, SKOS.exactMatch, pubmed) in built.graph
+
+
+def test_at_least_90_percent_of_link_iris_are_in_a_public_rdf_form(
+    corpus: Corpus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    in_rdf, total = rdf_share(corpus.mappings)
+    distinct = {obj for _, _, obj in corpus.mappings.pairs()}
+    assert total == len(distinct) and total > 0
+    assert in_rdf / total >= 0.9, f"{in_rdf}/{total} link IRIs in a public RDF form"
+    forms = iri_forms(corpus.mappings)
+    assert in_rdf == sum(forms[kind] for kind in RDF_KINDS)
+    assert main(["links", "--check"]) == EXIT_OK
+    assert f"{total} link IRIs: {in_rdf} (" in capsys.readouterr().out
+
+
+def test_a_bio2rdf_form_is_bioregistrys_bio2rdf_provider() -> None:
+    import bioregistry
+
+    for prefix in ("HGNC", "CLINICALTRIALS"):
+        form = rdf_uri_prefix(prefix)
+        assert form is not None and form.kind == "bio2rdf"
+        resource = bioregistry.get_resource(bioregistry.normalize_prefix(prefix) or "")
+        assert resource is not None and resource.get_rdf_uri_prefix() is None  # no RDF of its own
+        providers = {p.code: p.uri_format for p in resource.get_extra_providers() or []}
+        assert providers["bio2rdf"] == form.uri_prefix + "$1"
+    # a resource with RDF of its own keeps it, and one without either a Bio2RDF form
+    # chosen or any RDF keeps identifiers.org
+    assert getattr(rdf_uri_prefix("CHEBI"), "kind", None) == "rdf"
+    assert getattr(rdf_uri_prefix("DRUGBANK"), "kind", None) == "identifiers.org"

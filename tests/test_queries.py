@@ -348,7 +348,7 @@ def test_parameters_are_bound_not_formatted(bundled_store: Graph) -> None:
 
 
 def test_the_external_id_query_starts_from_a_trial_registry_id(bundled_store: Graph) -> None:
-    nct = "http://identifiers.org/clinicaltrials/NCT05054751"
+    nct = "http://bio2rdf.org/clinicaltrials:NCT05054751"  # the link's IRI (decision 0015)
     rows = _of(_answer(bundled_store, "claims-about-external-id", external=nct))
     assert {"s03-pfs-investigator-hr", "s03-enrolment-count"} <= {r["claim"] for r in rows}
 
