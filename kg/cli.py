@@ -746,7 +746,7 @@ def _build(args: argparse.Namespace) -> int:
         progress=progress,
     )
     if not outcome.conforms:
-        print(_violations_text(outcome), file=sys.stderr)
+        print(_violations_text(outcome, args.corpus), file=sys.stderr)
         print(f"kg: nothing was written ({args.out}/ is as it was).", file=sys.stderr)
         return EXIT_INVALID
     if not args.quiet:
@@ -754,9 +754,30 @@ def _build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _violations_text(outcome: BuildOutcome) -> str:
+def _violations_text(outcome: BuildOutcome, corpus: Path | None) -> str:
+    """The violations, each curated file named by a path that opens from here (the graph
+    records it relative to the corpus folder, which the user may not stand in)."""
+    from dataclasses import replace
+
+    from kg.load import default_corpus
+
+    folder = corpus or default_corpus()
     lines = [f"Does not conform: {len(outcome.violations)} violation(s)."]
-    return "\n".join(lines + [f"  {v}" for v in outcome.violations])
+    for violation in outcome.violations:
+        if violation.curated_at:
+            violation = replace(violation, curated_at=_curated_at(folder, violation.curated_at))
+        lines.append(f"  {violation}")
+    return "\n".join(lines)
+
+
+def _curated_at(corpus: Path, recorded: str) -> str:
+    """``article/claims/x.yaml:12`` (as the graph records it) → a path that opens from here."""
+    from kg.errors import shown_path
+
+    file, _, line = recorded.rpartition(":")
+    if not (file and line.isdigit()):
+        file, line = recorded, ""
+    return shown_path(corpus / file) + (f":{line}" if line else "")
 
 
 def _summary(outcome: BuildOutcome) -> str:
@@ -978,7 +999,7 @@ def _input_graph(args: argparse.Namespace) -> Graph:
     outcome = build(args.corpus, args.build, formats=None, store=engine == "oxigraph",
                     progress=_Progress(args.quiet), take_over=False)  # fmt: skip
     if not outcome.conforms:
-        print(_violations_text(outcome), file=sys.stderr)
+        print(_violations_text(outcome, args.corpus), file=sys.stderr)
         raise _InvalidCorpus()
     if engine == "oxigraph":
         return as_rdflib(open_store(args.build / STORE, read_only=True))
@@ -1083,7 +1104,7 @@ def _serve(args: argparse.Namespace) -> int:
             outcome = build(args.corpus, args.build, formats=None, store=True,
                             progress=_Progress(args.quiet), take_over=False)  # fmt: skip
             if not outcome.conforms:
-                print(_violations_text(outcome), file=sys.stderr)
+                print(_violations_text(outcome, args.corpus), file=sys.stderr)
                 raise _InvalidCorpus()
             # The workers read a snapshot (hard links, instant), so a later kg build may
             # write the store while this server runs.
@@ -1168,7 +1189,7 @@ def _push(args: argparse.Namespace) -> int:
     outcome = build(args.corpus, args.build, formats=None, store=False, progress=progress,
                     take_over=False)  # fmt: skip
     if not outcome.conforms:
-        print(_violations_text(outcome), file=sys.stderr)
+        print(_violations_text(outcome, args.corpus), file=sys.stderr)
         return EXIT_INVALID
     graphs = [(g.name, g.path) for g in outcome.graph_files()]
     namespace = str(data_namespace()) + "graph/"  # every graph claimkg names, and no other
@@ -1244,25 +1265,27 @@ def _load_corpus(args: argparse.Namespace, mappings: Path | None = None) -> Corp
 
 def _coverage(args: argparse.Namespace) -> int:
     from kg.coverage import article_coverage
+    from kg.errors import shown_path
 
     corpus = _load_corpus(args)
     complete = True
     for article in corpus.articles:
         report = article_coverage(article)
+        text = shown_path(article.text_path or article.directory / "article.txt")
         complete = complete and report.complete
         print(
             f"{article.id}: {len(report.covered)} numbers covered by claims, "
             f"{len(report.excluded)} excluded, {len(report.uncovered)} uncovered"
         )
         for number in report.uncovered:
-            where = f"{article.id}/article.txt:{number.line}:{number.column}"
+            where = f"{text}:{number.line}:{number.column}"
             print(f"  UNCOVERED {where}: {number.value}  …{number.context}…")
         for exclusion in report.unused_exclusions:
-            where = f"{exclusion.located.file}:{exclusion.located.line}"
+            where = f"{shown_path(exclusion.located.file)}:{exclusion.located.line}"
             print(f"  UNUSED EXCLUSION {where}: {exclusion.number} ({exclusion.reason})")
         if args.show_excluded:
             for number, exclusion in report.excluded:
-                where = f"{article.id}/article.txt:{number.line}:{number.column}"
+                where = f"{text}:{number.line}:{number.column}"
                 print(f"  excluded {where}: {number.value}: {exclusion.reason}")
     return EXIT_OK if complete else EXIT_INVALID
 

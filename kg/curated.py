@@ -19,7 +19,8 @@ import yaml
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
-from kg.errors import CurationError, Problem
+from kg.errors import CurationError, Problem, shown
+from kg.hints import closest_key, unknown_key_message
 from kg.namespaces import BIOLINK, CKG, UNIT
 from kg.resources import ontology_file
 
@@ -130,8 +131,17 @@ def records(path: Path, data: Any, problems: list[Problem]) -> list[Any]:
 class Reader:
     """Reads one curated record, adding problems that name its file, line and claim."""
 
-    def __init__(self, file: Path, record: Any, problems: list[Problem], what: str) -> None:
+    def __init__(
+        self,
+        file: Path,
+        record: Any,
+        problems: list[Problem],
+        what: str,
+        source: Path | None = None,
+    ) -> None:
         self.file, self.problems = file, problems
+        self.source = source
+        """The article text the record's quotes are looked up in (named in messages)."""
         self.line: int | None = getattr(record, "line", None)
         self.claim_id: str | None = None
         self.ok = isinstance(record, dict)
@@ -148,14 +158,12 @@ class Reader:
         self.ok = False
         self.problems.append(Problem(self.file, line or self.line, message, self.claim_id))
 
-    def known_keys(self, allowed: Sequence[str], hints: Mapping[str, str] | None = None) -> None:
-        for key in self.record:
-            if key not in allowed:
-                hint = (hints or {}).get(key)
-                self.fail(
-                    hint or f"unknown key '{key}' (expected one of: {', '.join(allowed)})",
-                    self.line_of(key) if hint else None,
-                )
+    def known_keys(
+        self, allowed: Sequence[str], hints: Mapping[str, str] | None = None, what: str = ""
+    ) -> None:
+        """A problem for each key not in ``allowed`` (the schema's keys of the record),
+        at the key's own line, naming the known key it is closest to."""
+        unknown_keys(self, self.record, allowed, hints, what)
 
     def string(self, key: str, required: bool = True) -> str | None:
         value = self.record.get(key)
@@ -164,7 +172,7 @@ class Reader:
                 self.fail(f"missing '{key}'")
             return None
         if not isinstance(value, str) or not value:
-            self.fail(f"'{key}' must be a non-empty string, got {value!r}")
+            self.fail(f"'{key}' must be a non-empty string, got {shown(value)}")
             return None
         return value
 
@@ -175,7 +183,7 @@ class Reader:
                 self.fail(f"missing '{key}'")
             return ()
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(f"'{key}' must be a list of strings, got {value!r}")
+            self.fail(f"'{key}' must be a list of strings, got {shown(value)}")
             return ()
         if required and not value:
             self.fail(f"'{key}' must not be empty")
@@ -184,13 +192,13 @@ class Reader:
     def decimal(self, value: Any, what: str) -> Decimal | None:
         if isinstance(value, str) and DECIMAL.match(value):
             return Decimal(value)  # ".003" is 0.003
-        self.fail(f"{what} must be a number as printed (e.g. 11.07), got {value!r}")
+        self.fail(f"{what} must be a number as printed (e.g. 11.07), got {shown(value)}")
         return None
 
     def integer(self, value: Any, what: str) -> int | None:
         if isinstance(value, str) and INTEGER.match(value):
             return int(value)
-        self.fail(f"{what} must be a whole number, got {value!r}")
+        self.fail(f"{what} must be a whole number, got {shown(value)}")
         return None
 
     def boolean(self, key: str) -> bool | None:
@@ -199,20 +207,45 @@ class Reader:
             return None
         if value in ("true", "false"):
             return bool(value == "true")
-        self.fail(f"'{key}' must be true or false, got {value!r}")
+        self.fail(f"'{key}' must be true or false, got {shown(value)}")
         return None
 
     def term(self, value: Any, terms: Mapping[str, URIRef], what: str) -> URIRef | None:
         if isinstance(value, str) and value in terms:
             return terms[value]
-        self.fail(f"unknown {what} {value!r} (expected one of: {', '.join(sorted(terms))})")
+        close = closest_key(value, sorted(terms))
+        hint = f"did you mean '{close}'? " if close else ""
+        self.fail(
+            f"unknown {what} {shown(value)} ({hint}expected one of: {', '.join(sorted(terms))})"
+        )
         return None
 
     def entity(self, value: Any, entities: Mapping[str, Entity], what: str) -> str | None:
         if isinstance(value, str) and value in entities:
             return value
-        self.fail(f"unknown entity {value!r} for {what} (not in corpus/entities/)")
+        if value is None:
+            self.fail(f"no entity given for {what}")
+            return None
+        close = closest_key(value, sorted(entities))
+        hint = f"; did you mean '{close}'?" if close else ""
+        self.fail(f"unknown entity {shown(value)} for {what} (not in corpus/entities/{hint})")
         return None
+
+
+def unknown_keys(
+    reader: Reader,
+    mapping: Any,
+    allowed: Sequence[str],
+    hints: Mapping[str, str] | None = None,
+    what: str = "",
+) -> None:
+    """Report each key of ``mapping`` not in ``allowed`` at its own line, with the known
+    key it is closest to (``publsher`` → did you mean ``publisher``?)."""
+    lines = getattr(mapping, "key_lines", None) or {}
+    for key in mapping if isinstance(mapping, dict) else ():
+        if key not in allowed:
+            hint = (hints or {}).get(key)
+            reader.fail(hint or unknown_key_message(key, allowed, what), lines.get(key))
 
 
 # ---------------------------------------------------------------- vocabulary

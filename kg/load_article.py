@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 from rdflib import URIRef
 
 from kg.curated import Entity, Located, Reader, Vocabulary, read_yaml, records
-from kg.errors import Problem
+from kg.errors import Problem, shown, shown_path
+from kg.hints import near_miss_hint
 
 if TYPE_CHECKING:
     from kg.load_claims import Claim
@@ -168,6 +169,8 @@ class Article:
     speaker_spans: tuple[SpeakerSpan, ...] = ()
     form_class: URIRef | None = None
     """The FaBiO class of the article's form, where FaBiO has one."""
+    text_path: Path | None = None
+    """The text's file (messages name it), beside ``article.yaml``."""
 
     def body(self) -> list[tuple[int, int]]:
         """The parts of the text claims and coverage speak of: all but the reference list."""
@@ -197,7 +200,7 @@ class Article:
             if start < quoted.span.end and quoted.span.start < end:
                 return None, (
                     f"the quote overlaps the speaker span of '{quoted.speaker}' "
-                    f"({quoted.span.exact[:40]!r}…) without lying inside it: quote inside "
+                    f"({shown(quoted.span.exact, 40)}) without lying inside it: quote inside "
                     "the span, or outside it"
                 )
         # the last floor change at or before the quote (turns are sorted by offset); found
@@ -329,16 +332,21 @@ def number_tokens(text: str, start: int, end: int) -> Iterator[tuple[int, int, D
 
 
 def unique(text: str, exact: str, reader: Reader, what: str, line: int | None = None) -> int | None:
-    """The one offset of ``exact`` in ``text``; a problem when it is missing or ambiguous."""
+    """The one offset of ``exact`` in ``text``; a problem when it is missing or ambiguous.
+
+    A missing one's problem says which passage of the text is closest and the first
+    character where they differ (``kg.hints``): a ’ typed as ', a – as -, ₅₀ as 50."""
     starts = find_quote(text, exact)
     if len(starts) == 1:
         return starts[0]
     if not starts:
-        reader.fail(f"{what} not found in the article text: {exact!r}", line)
+        where = shown_path(reader.source) if reader.source else "the article text"
+        hint = near_miss_hint(text, exact, where)
+        reader.fail(f"{what} not found in the article text: {shown(exact)}; {hint}", line)
     else:
         reader.fail(
             f"{what} is ambiguous: it occurs {len(starts)} times (at offsets "
-            f"{', '.join(map(str, starts[:5]))}); lengthen it: {exact!r}",
+            f"{', '.join(map(str, starts[:5]))}); lengthen it: {shown(exact)}",
             line,
         )
     return None
@@ -359,6 +367,8 @@ def load_article_metadata(
     if not meta.ok:
         return None
     meta.known_keys(ARTICLE_KEYS)
+    if isinstance(text_key := meta.record.get("text"), str) and text_key:
+        meta.source = directory / text_key
     form_name = meta.record.get("form", DEFAULT_FORM)
     form = meta.term(form_name, vocabulary.forms, "form")
     required = REQUIRED_KEYS + FORM_REQUIRED_KEYS.get(str(form_name), ())
@@ -397,7 +407,7 @@ def load_article_metadata(
     for key in ("title", "year", "url", "language"):
         meta.string(key, required=False)
     if (year := meta.record.get("year")) is not None and not re.fullmatch(r"[0-9]{4}", str(year)):
-        meta.fail(f"'year' must be a four-digit year, got {year!r}", meta.line_of("year"))
+        meta.fail(f"'year' must be a four-digit year, got {shown(year)}", meta.line_of("year"))
     reference_list, style, entry_style = _reference_list(text, meta)
     body_end = reference_list[0] if reference_list else len(text)
     sections = _load_sections(text, meta, reference_list)
@@ -435,6 +445,7 @@ def load_article_metadata(
         citations=citations,
         turns=tuple(sorted(turns)),
         speaker_spans=spans,
+        text_path=text_path,
     )
 
 
@@ -469,7 +480,7 @@ def _reference_list(
                 meta.line_of("references"),
             )
         return None, None, None
-    r = Reader(meta.file, raw, meta.problems, "the reference list")
+    r = Reader(meta.file, raw, meta.problems, "the reference list", meta.source)
     r.known_keys(REFERENCE_LIST_KEYS)
     heading = r.string("starts_with")
     start = unique(text, heading, r, "reference_list.starts_with") if heading else None
@@ -477,16 +488,22 @@ def _reference_list(
     if start is not None and (after := r.string("ends_before", required=False)):
         found = [at for at in [text.find(after, start)] if at != -1]
         if not found:
-            r.fail(f"reference_list.ends_before is not printed after the list's start: {after!r}")
+            r.fail(
+                f"reference_list.ends_before is not printed after the list's start: {shown(after)}"
+            )
             end = None
         else:
             end = found[0]
     entry_style = r.string("entry_style")
     style = r.string("citation_style")
     if entry_style is not None and entry_style not in ENTRY_STYLES:
-        r.fail(f"unknown entry_style {entry_style!r} (expected one of: {', '.join(ENTRY_STYLES)})")
+        r.fail(
+            f"unknown entry_style {shown(entry_style)} (expected one of: {', '.join(ENTRY_STYLES)})"
+        )
     if style is not None and style not in CITATION_STYLES:
-        r.fail(f"unknown citation_style {style!r} (expected one of: {', '.join(CITATION_STYLES)})")
+        r.fail(
+            f"unknown citation_style {shown(style)} (expected one of: {', '.join(CITATION_STYLES)})"
+        )
     meta.ok = meta.ok and r.ok
     if not r.ok or start is None or end is None:
         return None, None, None
@@ -501,7 +518,7 @@ def _load_sections(
         meta.fail("'sections' must be a non-empty list", meta.line_of("sections"))
     starts: list[tuple[int, str, str]] = []
     for record in raw if isinstance(raw, list) else []:
-        reader = Reader(meta.file, record, meta.problems, "a section")
+        reader = Reader(meta.file, record, meta.problems, "a section", meta.source)
         reader.known_keys(SECTION_KEYS)
         section_id, title = reader.string("id"), reader.string("title")
         marker = reader.string("starts_with")
@@ -548,7 +565,7 @@ def _load_references(
         fields = {k: v for k, v in reader.record.items() if k != "number"}
         for key, value in fields.items():
             if not isinstance(value, str) or value not in entry.exact:
-                reader.fail(f"reference {number}: {key} {value!r} is not printed in its entry")
+                reader.fail(f"reference {number}: {key} {shown(value)} is not printed in its entry")
         if reader.ok:
             references.append(Reference(number, entry, fields))
         meta.ok = meta.ok and reader.ok
@@ -572,11 +589,11 @@ def _speaker_turns(
         return turns
     for label, speaker in labels.items():
         line = labels.key_lines.get(label) if hasattr(labels, "key_lines") else None
-        if meta.entity(speaker, entities, f"speaker label {label!r}") is None:
+        if meta.entity(speaker, entities, f"speaker label {shown(label)}") is None:
             continue
         found = list(re.finditer(r"^" + re.escape(label), text, re.MULTILINE))
         if not found:
-            meta.fail(f"speaker label {label!r} opens no paragraph of the text", line)
+            meta.fail(f"speaker label {shown(label)} opens no paragraph of the text", line)
         turns += [(match.start(), speaker) for match in found]
     return sorted(turns)
 
@@ -587,7 +604,7 @@ def _speaker_spans(
     """Quoted spans inside paragraphs, each with its speaker and the words attributing it."""
     spans: list[SpeakerSpan] = []
     for record in records(meta.file, meta.record.get("speaker_spans"), meta.problems):
-        r = Reader(meta.file, record, meta.problems, "a speaker span")
+        r = Reader(meta.file, record, meta.problems, "a speaker span", meta.source)
         r.known_keys(SPEAKER_SPAN_KEYS)
         exact, attribution = r.string("quote"), r.string("attribution")
         speaker = r.entity(r.record.get("speaker"), entities, "speaker span")
@@ -606,14 +623,17 @@ def _speaker_spans(
         ]
         if len(said) != 1:
             r.fail(
-                f"the attribution {attribution!r} must occur once in the span's paragraph, "
+                f"the attribution {shown(attribution)} must occur once in the span's paragraph, "
                 f"outside the span (found {len(said)})"
             )
         if not any(s.start <= start and end <= s.end for s in sections):
             r.fail("a speaker span must lie inside one section")
         for other in spans:
             if start < other.span.end and other.span.start < end:
-                r.fail(f"speaker span overlaps the one for {other.speaker!r}: {other.span.exact!r}")
+                r.fail(
+                    f"speaker span overlaps the one for {shown(other.speaker)}: "
+                    f"{shown(other.span.exact)}"
+                )
         if r.ok:
             at = paragraph_start + said[0]
             spans.append(
@@ -635,7 +655,7 @@ def load_exclusions(path: Path, article: Article, problems: list[Problem]) -> tu
     text = article.text
     exclusions = []
     for record in records(path, read_yaml(path), problems):
-        r = Reader(path, record, problems, "a coverage exclusion")
+        r = Reader(path, record, problems, "a coverage exclusion", article.text_path)
         r.known_keys(EXCLUSION_KEYS)
         number = r.decimal(r.record.get("number"), "number")
         exact, reason = r.string("quote"), r.string("reason")
@@ -644,7 +664,7 @@ def load_exclusions(path: Path, article: Article, problems: list[Problem]) -> tu
             continue
         span = span_at(text, start, start + len(exact or ""))
         if not any(v == number for _, _, v in number_tokens(text, span.start, span.end)):
-            r.fail(f"number {number} is not printed in the quote {exact!r}")
+            r.fail(f"number {number} is not printed in the quote {shown(exact)}")
         if r.ok:
             exclusions.append(Exclusion(number, span, reason, Located(path, r.line or 0)))
     return tuple(exclusions)

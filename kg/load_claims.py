@@ -20,8 +20,8 @@ from typing import Any
 
 from rdflib import URIRef
 
-from kg.curated import ID_PATTERN, Entity, Located, Reader, Vocabulary
-from kg.errors import Problem
+from kg.curated import ID_PATTERN, Entity, Located, Reader, Vocabulary, unknown_keys
+from kg.errors import Problem, shown
 from kg.load_article import Article, TextSpan, span_at, unique
 
 NOT_REACHED = "not_reached"
@@ -231,7 +231,7 @@ def _load_claim(
     sentences: Sequence[tuple[int, int]],
     problems: list[Problem],
 ) -> Claim | None:
-    r = Reader(path, record, problems, "a claim")
+    r = Reader(path, record, problems, "a claim", article.text_path)
     if not r.ok:
         return None
     claim_id = r.string("id")
@@ -283,7 +283,7 @@ def _load_claim(
     if (caveat := r.string("caveat", required=False)) is not None:
         fields["caveat"] = caveat
         if caveat not in article.text:
-            r.fail(f"caveat is not printed in the article: {caveat!r}")
+            r.fail(f"caveat is not printed in the article: {shown(caveat)}")
     fields["note"] = r.string("note", required=False)
     cites = _cites(r, article, sentences, quote) if quote is not None else ()
 
@@ -349,7 +349,7 @@ def _cites(
 
 def _pair(r: Reader, value: Any, what: str) -> tuple[Decimal, Decimal] | None:
     if not isinstance(value, list) or len(value) != 2:
-        r.fail(f"'{what}' must be a list of two numbers [low, high], got {value!r}")
+        r.fail(f"'{what}' must be a list of two numbers [low, high], got {shown(value)}")
         return None
     low, high = r.decimal(value[0], what), r.decimal(value[1], what)
     return (low, high) if low is not None and high is not None else None
@@ -358,7 +358,7 @@ def _pair(r: Reader, value: Any, what: str) -> tuple[Decimal, Decimal] | None:
 def _interval(r: Reader, value: Any) -> tuple[Decimal | None, Decimal | None] | None:
     """``ci: [lower, upper]``; either limit may be ``not_reached``."""
     if not isinstance(value, list) or len(value) != 2:
-        r.fail(f"'ci' must be a list of two numbers [lower, upper], got {value!r}")
+        r.fail(f"'ci' must be a list of two numbers [lower, upper], got {shown(value)}")
         return None
     limits = [None if v == NOT_REACHED else r.decimal(v, "ci") for v in value]
     if any(v is None and raw != NOT_REACHED for v, raw in zip(limits, value, strict=True)):
@@ -387,13 +387,13 @@ def _read_value(r: Reader, fields: dict[str, Any]) -> None:
         fields["range"] = _pair(r, raw, "range")
     elif key == "ratio":
         if not isinstance(raw, list) or len(raw) != 2:
-            r.fail(f'\'ratio\' must be the two terms of a:b, e.g. ["2", "1"], got {raw!r}')
+            r.fail(f'\'ratio\' must be the two terms of a:b, e.g. ["2", "1"], got {shown(raw)}')
         else:
             first, second = r.decimal(raw[0], "ratio"), r.decimal(raw[1], "ratio")
             fields["ratio"] = (first, second) if first is not None and second is not None else None
     elif key in ("none_reported", "not_reached"):
         if raw != "true":
-            r.fail(f"'{key}' can only be true, got {raw!r}")
+            r.fail(f"'{key}' can only be true, got {shown(raw)}")
         fields[key] = True
     else:
         bound, fields["value_as_printed"] = _printed(r, raw, key)
@@ -402,8 +402,11 @@ def _read_value(r: Reader, fields: dict[str, Any]) -> None:
 
 
 def _quantity(r: Reader, raw: Any, what: str, units: Mapping[str, URIRef]) -> Quantity | None:
+    if isinstance(raw, dict) and not set(raw) <= set(QUANTITY_KEYS):
+        unknown_keys(r, raw, QUANTITY_KEYS, what=what)
+        return None
     if not isinstance(raw, dict) or set(raw) != set(QUANTITY_KEYS):
-        r.fail(f"'{what}' must be a mapping with 'value' and 'unit', got {raw!r}")
+        r.fail(f"'{what}' must be a mapping with 'value' and 'unit', got {shown(raw)}")
         return None
     value = r.decimal(raw["value"], f"{what} value")
     unit = r.term(raw["unit"], units, "unit")
@@ -412,11 +415,9 @@ def _quantity(r: Reader, raw: Any, what: str, units: Mapping[str, URIRef]) -> Qu
 
 def _mapping(r: Reader, raw: Any, what: str, keys: Sequence[str]) -> dict[str, Any] | None:
     if not isinstance(raw, dict):
-        r.fail(f"'{what}' must be a mapping, got {raw!r}")
+        r.fail(f"'{what}' must be a mapping, got {shown(raw)}")
         return None
-    for key in raw:
-        if key not in keys:
-            r.fail(f"unknown {what} key '{key}' (expected one of: {', '.join(keys)})")
+    unknown_keys(r, raw, keys, what=what)
     return raw
 
 
@@ -453,7 +454,7 @@ def _read_context(
         fields["grade_at_least"] = r.integer(context["grade_at_least"], "grade_at_least")
     if "any_grade" in context:
         if context["any_grade"] != "true":
-            r.fail(f"'any_grade' can only be true, got {context['any_grade']!r}")
+            r.fail(f"'any_grade' can only be true, got {shown(context['any_grade'])}")
         fields["any_grade"] = True
     for key in ("time_point", "threshold"):
         if key in context:
@@ -467,14 +468,19 @@ def _read_context(
         try:
             fields["data_cutoff"] = date.fromisoformat(str(context["data_cutoff"]))
         except ValueError:
-            r.fail(f"data_cutoff must be an ISO date (2020-11-15), got {context['data_cutoff']!r}")
+            r.fail(
+                f"data_cutoff must be an ISO date (2020-11-15), got {shown(context['data_cutoff'])}"
+            )
 
 
 def _read_relation(
     r: Reader, raw: Any, entities: Mapping[str, Entity], vocabulary: Vocabulary
 ) -> RelationTriple | None:
+    if isinstance(raw, dict) and not set(raw) <= set(RELATION_KEYS):
+        unknown_keys(r, raw, RELATION_KEYS, what="relation")
+        return None
     if not isinstance(raw, dict) or set(raw) != set(RELATION_KEYS):
-        r.fail(f"'relation' must have exactly subject, predicate and object, got {raw!r}")
+        r.fail(f"'relation' must have exactly subject, predicate and object, got {shown(raw)}")
         return None
     subject = r.entity(raw["subject"], entities, "relation subject")
     predicate = r.term(raw["predicate"], vocabulary.predicates, "relation predicate")
@@ -524,6 +530,6 @@ def _read_role(r: Reader, raw: Any, entities: Mapping[str, Entity]) -> RoleState
     person = r.entity(role.get("person"), entities, "role.person")
     title = role.get("title")
     if title is not None and (not isinstance(title, str) or not title):
-        r.fail(f"'role.title' must be the words of the text, got {title!r}")
+        r.fail(f"'role.title' must be the words of the text, got {shown(title)}")
     of = r.entity(role["of"], entities, "role.of") if "of" in role else None
     return RoleStatement(person, title, of) if person else None

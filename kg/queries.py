@@ -29,6 +29,7 @@ from rdflib.plugins.stores.memory import Memory
 from rdflib.query import Result
 from rdflib.term import Identifier, Node
 
+from kg.errors import shown_path
 from kg.resources import data_dir
 
 FORMATS = ("table", "csv", "tsv", "json")
@@ -54,6 +55,23 @@ def _shorten(text: str, limit: int = 80) -> str:
 
 
 _SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
+# What a SPARQL update opens with, after its prologue (comments already taken out).
+_UPDATE = re.compile(
+    r"\s*(?:(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*"
+    r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
+    re.IGNORECASE,
+)
+READ_ONLY = (
+    "kg query runs read-only queries (SELECT, ASK, CONSTRUCT, DESCRIBE); an update goes to "
+    "a SPARQL server's update endpoint (kg push loads the corpus into one)"
+)
+
+
+def update_operation(text: str) -> str | None:
+    """The operation (INSERT, DELETE, LOAD…) when ``text`` is a SPARQL update, else None."""
+    uncommented = _SPARQL_TOKENS.sub(lambda t: " " if t.group(0)[0] == "#" else t.group(0), text)
+    match = _UPDATE.match(uncommented)
+    return match.group(1).upper() if match else None
 
 
 class QueryError(Exception):
@@ -181,6 +199,10 @@ def _parse(path: Path, text: str) -> None:
             return
         except SyntaxError:
             pass
+    if (operation := update_operation(text)) is not None:
+        raise QueryError(
+            f"{shown_path(path)}: a SPARQL update ({operation}), not a query: {READ_ONLY}"
+        )
     try:
         prepareQuery(text)
     except ParseException as error:
@@ -203,6 +225,13 @@ def find_query(name_or_path: str, directory: Path | None = None) -> NamedQuery:
     if path.suffix == ".rq" or path.exists():
         return read_query(path)
     candidate = (directory or query_dir()) / f"{name_or_path}.rq"
+    if not candidate.exists() and re.search(r"[\s{]", name_or_path):  # SPARQL, not a name
+        if (operation := update_operation(name_or_path)) is not None:
+            raise QueryError(f"that is a SPARQL update ({operation}), not a query: {READ_ONLY}")
+        raise QueryError(
+            "kg query takes a query NAME or a .rq FILE, not SPARQL text: save "
+            f"{_shorten(' '.join(name_or_path.split()), 40)!r} in a .rq file and give its path"
+        )
     if not candidate.exists():
         names = ", ".join(q.name for q in list_queries(directory))
         raise QueryError(f"no query named '{name_or_path}' (kg query --list shows: {names})")

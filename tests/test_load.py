@@ -157,7 +157,6 @@ BAD_CLAIMS = {
     "wrong-value-type": ("value: 0.451", "value: 0.451 (HR)", "must be a number as printed"),
     "unknown-unit": ("unit: UNITLESS", "unit: NanoM", "unknown unit 'NanoM'"),
     "unknown-statistic": ("statistic: HazardRatio", "statistic: Hazard", "unknown statistic"),
-    "unknown-key": (HR_STATISTIC, HR_STATISTIC + "  colour: red\n", "unknown key 'colour'"),
     "borrowed-citation": (
         HR_STATISTIC,
         HR_STATISTIC + "  cites: [10]\n",
