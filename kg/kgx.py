@@ -132,9 +132,10 @@ def _claim_edges(graph: Graph, claim: Node) -> Iterator[tuple[Node, Node, Node]]
         if subject is not None and predicate is not None and obj is not None:
             yield subject, predicate, obj
         return
-    for about in graph.objects(claim, CKG.about):
+    # sorted: the edges' numbers must not depend on the order triples were added in
+    for about in sorted(graph.objects(claim, CKG.about), key=str):
         for link in (CKG.endpoint, CKG.target):
-            for obj in graph.objects(claim, link):
+            for obj in sorted(graph.objects(claim, link), key=str):
                 if obj != about:
                     yield about, link, obj
 
@@ -153,8 +154,13 @@ def infores(article: str) -> str:
     return f"infores:claimkg-{article.rstrip('/').rsplit('/', 1)[-1]}" if article else ""
 
 
-def edge_rows(graph: Graph, ids: Mapping[Node, str] | None = None) -> Iterator[dict[str, str]]:
-    ids = ids if ids is not None else node_ids(graph)
+def edge_rows(
+    graph: Graph, ids: Mapping[Node, str] | None = None, entities: Graph | None = None
+) -> Iterator[dict[str, str]]:
+    """Each claim's edges, by claim IRI; ``entities`` (default: ``graph``) gives the
+    entities' categories, when ``graph`` holds one article's claims only."""
+    ids = ids if ids is not None else node_ids(entities if entities is not None else graph)
+    kinds = entities if entities is not None else graph
     for claim in sorted(graph.subjects(RDF.type, CKG.Claim), key=str):
         quote = graph.value(claim, CKG.hasQuote)
         selectors = list(graph.objects(quote, OA.hasSelector)) if quote is not None else []
@@ -167,11 +173,16 @@ def edge_rows(graph: Graph, ids: Mapping[Node, str] | None = None) -> Iterator[d
             for doi in graph.objects(reference, CKG.doi)
         )
         claim_type = next(
-            (_curie(graph, t) for t in graph.objects(claim, RDF.type) if t != CKG.Claim), ""
+            (
+                _curie(graph, t)
+                for t in sorted(graph.objects(claim, RDF.type), key=str)
+                if t != CKG.Claim
+            ),
+            "",
         )
         article = str(graph.value(claim, DCTERMS.source) or "")
         for number, (subject, predicate, obj) in enumerate(_claim_edges(graph, claim)):
-            biolink, aspect, direction = _predicate(graph, subject, predicate, obj)
+            biolink, aspect, direction = _predicate(kinds, subject, predicate, obj)
             yield {
                 "id": f"{claim}#edge-{number}",
                 "subject": ids.get(subject, node_id(subject)),
@@ -208,3 +219,29 @@ def render_kgx(graph: Graph) -> dict[str, str]:
         "nodes.tsv": _tsv(NODE_COLUMNS, node_rows(graph, ids)),
         "edges.tsv": _tsv(EDGE_COLUMNS, edge_rows(graph, ids)),
     }
+
+
+# ---------------------------------------------------------------- from per-unit parts
+
+
+def edge_part(graph: Graph, entities: Graph) -> str:
+    """One unit's edges as TSV rows without a header, subjects and objects by their
+    ``claimkg:`` id (``node_id``): the build caches this beside the unit's N-Triples, and
+    ``kgx_from_parts`` maps them to the corpus's KGX ids, which depend on the links."""
+    return _tsv(EDGE_COLUMNS, edge_rows(graph, {}, entities)).split("\n", 1)[1]
+
+
+def kgx_from_parts(shared: Graph, parts: Iterable[str]) -> dict[str, str]:
+    """The two KGX files from the shared graph (the entities, with the corpus's prefixes
+    bound) and every unit's ``edge_part``: the same rows as ``render_kgx`` of the union,
+    without building the union in memory."""
+    ids = node_ids(shared)
+    remap = {node_id(node): kgx_id for node, kgx_id in ids.items()}
+    rows = [row for part in parts for row in csv.DictReader(
+        io.StringIO(part), EDGE_COLUMNS, delimiter="\t")]  # fmt: skip
+    for row in rows:
+        row["subject"] = remap.get(row["subject"], row["subject"])
+        row["object"] = remap.get(row["object"], row["object"])
+    rows.sort(key=lambda row: row["id"].rsplit("#edge-", 1)[0])  # by claim, as render_kgx
+    return {"nodes.tsv": _tsv(NODE_COLUMNS, node_rows(shared, ids)),
+            "edges.tsv": _tsv(EDGE_COLUMNS, rows)}  # fmt: skip

@@ -7,7 +7,7 @@ from __future__ import annotations
 OUTPUT_FILES: dict[str, str] = {
     "claimkg.ttl": "Turtle: the whole graph",
     "claimkg.nt": "N-Triples: the whole graph, one sorted triple per line",
-    "claimkg.jsonld": "JSON-LD: the whole graph, compacted with claimkg's prefixes",
+    "claimkg.jsonld": "JSON-LD: the whole graph, expanded (full IRIs), one node per line",
     "claimkg.trig": "TriG: one nanopublication per claim, plus context graphs",
     "validation-report.ttl": "SHACL validation report",
 }
@@ -27,3 +27,6 @@ FORMATS: dict[str, tuple[str, ...]] = {
 """What ``kg build --format`` may write; each corpus build also writes the report."""
 
 REPORT = "validation-report.ttl"
+
+UNIT_EDGES = "edges.tsv"
+"""A unit's KGX edges (``kg.kgx.edge_part``), cached beside its N-Triples in the build folder."""

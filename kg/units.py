@@ -26,8 +26,10 @@ from rdflib.namespace import RDF
 from kg.build import build_article
 from kg.build_folder import CACHE
 from kg.errors import CurationError, Problem
+from kg.kgx import edge_part
 from kg.load import SharedInput, load_article, mapping_subjects, reference_subjects
 from kg.namespaces import CKG, DEFAULT_BASE, article_graph_iri, claim_iri, rebase_iri
+from kg.outputs import UNIT_EDGES as EDGES
 from kg.validate import Violation, validate_graph
 
 SHARED = "_shared"
@@ -152,6 +154,9 @@ def _shared_unit(plan: Plan, shared: SharedInput, graphs: Mapping[URIRef, Graph]
     folder = _unit_folder(SHARED, plan.key)
     files = {str(name): _write_sorted_nt(folder, f"graph-{i}.nt", graph)
              for i, (name, graph) in enumerate(graphs.items())}  # fmt: skip
+    (folder / EDGES).write_text(
+        "".join(edge_part(graph, WORKER["context"]) for graph in graphs.values()), encoding="utf-8"
+    )
     _seal(folder)
     subjects = sorted(mapping_subjects(shared.entities, shared.vocabulary, ()))
     prefixes = {
@@ -185,6 +190,7 @@ def _article_unit(plan: Plan) -> UnitResult:
     name = str(rebased(article_graph_iri(article.id), base))
     files = {name: _write_sorted_nt(folder, "graph.nt", built.graph)}
     (folder / "nanopubs.nq").write_text(built.nquads(), encoding="utf-8")
+    (folder / EDGES).write_text(edge_part(built.graph, WORKER["context"]), encoding="utf-8")
     _seal(folder)
     claim_class = rebased(CKG.Claim, base)
     types = Counter(

@@ -1,0 +1,121 @@
+"""The corpus-wide files written by Oxigraph (issue 15): the same triples as rdflib's union of
+the corpus, every literal's lexical form and language tag as built, and KGX from the units'
+cached edges equal to KGX rendered from the union in memory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, Literal
+from rdflib.namespace import XSD
+
+from kg.build import BuiltCorpus, build_corpus
+from kg.kgx import render_kgx
+from kg.load import load_corpus
+from kg.namespaces import PREFIXES
+from kg.pipeline import build
+from kg.serialize import write_jsonld, write_turtle
+
+from .conftest import BUNDLED_CORPUS, TEST_CORPUS
+
+Exact = tuple[str, str, str, str | None, str | None]
+
+
+def exact(graph: Graph) -> set[Exact]:
+    """Each triple with its object's lexical form, datatype and language as written: rdflib
+    compares decimals by value, and "0.50" must not pass for "0.5". Language tags in lower
+    case: Oxigraph writes them so (BCP 47 tags are case-insensitive; RDF 1.1 allows it)."""
+    return {
+        (str(s), str(p), str(o), *(
+            (str(o.datatype) if o.datatype else None, o.language and o.language.lower())
+            if isinstance(o, Literal)
+            else (type(o).__name__, None)
+        ))
+        for s, p, o in graph
+    }  # fmt: skip
+
+
+def _decimals(graph: Graph) -> set[str]:
+    return {str(o) for o in graph.objects() if isinstance(o, Literal) and o.datatype == XSD.decimal}
+
+
+@pytest.fixture(scope="module", params=["bundled", "test"])
+def corpus_build(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[BuiltCorpus, Path]:
+    """A corpus built in memory by rdflib, and by ``kg build`` (every format) into a folder."""
+    folder = BUNDLED_CORPUS if request.param == "bundled" else TEST_CORPUS
+    out = tmp_path_factory.mktemp(f"build-{request.param}")
+    outcome = build(folder, out)
+    assert outcome.conforms
+    return build_corpus(load_corpus(folder)), out
+
+
+@pytest.mark.parametrize(("name", "rdf_format"), [
+    ("claimkg.ttl", "turtle"), ("claimkg.jsonld", "json-ld"), ("claimkg.nt", "nt"),
+])  # fmt: skip
+def test_corpus_files_hold_exactly_the_union_built_by_rdflib(
+    corpus_build: tuple[BuiltCorpus, Path], name: str, rdf_format: str
+) -> None:
+    built, out = corpus_build
+    parsed = Graph().parse(out / name, format=rdf_format)
+    assert exact(parsed) == exact(built.graph)
+
+
+def test_decimals_keep_their_printed_form(corpus_build: tuple[BuiltCorpus, Path]) -> None:
+    built, out = corpus_build
+    printed = _decimals(built.graph)
+    assert printed  # the corpus has decimals to check
+    for name, rdf_format in (("claimkg.ttl", "turtle"), ("claimkg.jsonld", "json-ld")):
+        assert _decimals(Graph().parse(out / name, format=rdf_format)) == printed, name
+
+
+def test_kgx_from_the_units_equals_kgx_of_the_union(corpus_build: tuple[BuiltCorpus, Path]) -> None:
+    built, out = corpus_build
+    assert list((out / "cache" / "units").glob("*/*/edges.tsv"))  # made from the units' parts
+    expected = render_kgx(built.graph)
+    for name, text in expected.items():
+        assert (out / name).read_text(encoding="utf-8") == text, name
+
+
+TRICKY = """\
+<http://ex.org/b> <http://ex.org/p> "0.50"^^<http://www.w3.org/2001/XMLSchema#decimal> .
+<http://ex.org/b> <http://ex.org/p> "65"^^<http://www.w3.org/2001/XMLSchema#decimal> .
+<http://ex.org/b> <http://ex.org/q> "chat"@fr .
+<http://ex.org/b> <http://ex.org/q> "colour"@en-GB .
+<http://ex.org/b> <http://ex.org/r> "x> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> y" .
+<http://ex.org/b> <http://ex.org/r> "a ]},{\\"@id\\": b" .
+<http://ex.org/b> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://ex.org/C> .
+<http://ex.org/b> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://ex.org/D> .
+<http://ex.org/c> <http://ex.org/p> "1.0E3"^^<http://www.w3.org/2001/XMLSchema#double> .
+<http://ex.org/c> <http://ex.org/p> "007"^^<http://www.w3.org/2001/XMLSchema#integer> .
+"""
+
+
+def test_writers_keep_lexical_forms_tags_and_put_types_first(tmp_path: Path) -> None:
+    source = tmp_path / "graph.nt"
+    source.write_text(TRICKY, encoding="utf-8")
+    other = tmp_path / "other.nt"  # a second graph file describing the same subject
+    other.write_text('<http://ex.org/b> <http://ex.org/s> "more" .\n', encoding="utf-8")
+    expected = exact(Graph().parse(data=TRICKY + other.read_text("utf-8"), format="nt"))
+    turtle, jsonld = tmp_path / "out.ttl", tmp_path / "out.jsonld"
+    write_turtle([source, other], turtle, {"ex": "http://ex.org/"})
+    write_jsonld([source, other], jsonld)
+    assert exact(Graph().parse(turtle, format="turtle")) == expected
+    assert exact(Graph().parse(jsonld, format="json-ld")) == expected
+    text = turtle.read_text(encoding="utf-8")
+    assert "ex:b a ex:C" in text and " 0.50 " in text and '"65"^^' in text
+    assert len(json.loads(jsonld.read_text(encoding="utf-8"))) == 3  # b, c, and b again
+
+
+def test_writers_are_deterministic(corpus_build: tuple[BuiltCorpus, Path], tmp_path: Path) -> None:
+    _, out = corpus_build
+    files = sorted((out / "cache" / "units").glob("*/*/*.nt"))
+    prefixes = {p: n for p, n in PREFIXES.items() if p != "id"}
+    for name in ("a", "b"):
+        write_turtle(files, tmp_path / f"{name}.ttl", prefixes)
+        write_jsonld(files, tmp_path / f"{name}.jsonld")
+    for suffix in ("ttl", "jsonld"):
+        assert (tmp_path / f"a.{suffix}").read_bytes() == (tmp_path / f"b.{suffix}").read_bytes()
