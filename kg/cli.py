@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from kg.load import Corpus
     from kg.pipeline import BuildOutcome
+    from kg.validate import Violation
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -400,6 +401,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     base_option(validate)
+    validate.add_argument(
+        "--corpus", type=Path, metavar="DIR",
+        help="the corpus folder the graph was built from, so that violations name its curated "
+        "files from here (default: the corpus bundled with claimkg, where it has the file)",
+    )  # fmt: skip
     validate.set_defaults(run=_validate)
 
     coverage = commands.add_parser(
@@ -746,7 +752,7 @@ def _build(args: argparse.Namespace) -> int:
         progress=progress,
     )
     if not outcome.conforms:
-        print(_violations_text(outcome, args.corpus), file=sys.stderr)
+        print(_violations_text(outcome.violations, args.corpus), file=sys.stderr)
         print(f"kg: nothing was written ({args.out}/ is as it was).", file=sys.stderr)
         return EXIT_INVALID
     if not args.quiet:
@@ -754,29 +760,40 @@ def _build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _violations_text(outcome: BuildOutcome, corpus: Path | None) -> str:
+def _violations_text(
+    violations: Sequence[Violation], corpus: Path | None, built_from: bool = True
+) -> str:
     """The violations, each curated file named by a path that opens from here (the graph
-    records it relative to the corpus folder, which the user may not stand in)."""
+    records it relative to the corpus folder, which the user may not stand in). A graph
+    not ``built_from`` ``corpus`` (kg validate's) has its files named there only when there."""
     from dataclasses import replace
 
+    from kg.errors import shorten
     from kg.load import default_corpus
 
     folder = corpus or default_corpus()
-    lines = [f"Does not conform: {len(outcome.violations)} violation(s)."]
-    for violation in outcome.violations:
+    lines = [f"Does not conform: {len(violations)} violation(s)."]
+    for violation in violations:
         if violation.curated_at:
-            violation = replace(violation, curated_at=_curated_at(folder, violation.curated_at))
+            at = _curated_at(folder, violation.curated_at, must_exist=not built_from)
+            violation = replace(violation, curated_at=at)
+        if violation.value is not None:  # a literal may be a whole quote, or the text
+            one_line = shorten(violation.value).translate({10: "\\n", 13: "\\r", 9: "\\t"})
+            violation = replace(violation, value=one_line)
         lines.append(f"  {violation}")
     return "\n".join(lines)
 
 
-def _curated_at(corpus: Path, recorded: str) -> str:
-    """``article/claims/x.yaml:12`` (as the graph records it) → a path that opens from here."""
+def _curated_at(corpus: Path, recorded: str, must_exist: bool = False) -> str:
+    """``article/claims/x.yaml:12`` (as the graph records it) → a path that opens from here
+    (left as recorded when ``must_exist`` and the corpus has no such file)."""
     from kg.errors import shown_path
 
     file, _, line = recorded.rpartition(":")
     if not (file and line.isdigit()):
         file, line = recorded, ""
+    if must_exist and not (corpus / file).is_file():
+        return recorded
     return shown_path(corpus / file) + (f":{line}" if line else "")
 
 
@@ -906,7 +923,10 @@ def _validate(args: argparse.Namespace) -> int:
             _Progress(args.quiet)(f"base IRI read from the graph: {base}")
     claims, articles = _require_claims(graph, base, named)
     result = validate_graph(graph, base)
-    print(result.text())
+    if result.conforms:
+        print(result.text())
+    else:
+        print(_violations_text(result.violations, args.corpus, built_from=False))
     print(f"validated: {claims} claims in {articles} article(s), {len(graph):,} triples")
     return EXIT_OK if result.conforms else EXIT_INVALID
 
@@ -999,7 +1019,7 @@ def _input_graph(args: argparse.Namespace) -> Graph:
     outcome = build(args.corpus, args.build, formats=None, store=engine == "oxigraph",
                     progress=_Progress(args.quiet), take_over=False)  # fmt: skip
     if not outcome.conforms:
-        print(_violations_text(outcome, args.corpus), file=sys.stderr)
+        print(_violations_text(outcome.violations, args.corpus), file=sys.stderr)
         raise _InvalidCorpus()
     if engine == "oxigraph":
         return as_rdflib(open_store(args.build / STORE, read_only=True))
@@ -1104,7 +1124,7 @@ def _serve(args: argparse.Namespace) -> int:
             outcome = build(args.corpus, args.build, formats=None, store=True,
                             progress=_Progress(args.quiet), take_over=False)  # fmt: skip
             if not outcome.conforms:
-                print(_violations_text(outcome, args.corpus), file=sys.stderr)
+                print(_violations_text(outcome.violations, args.corpus), file=sys.stderr)
                 raise _InvalidCorpus()
             # The workers read a snapshot (hard links, instant), so a later kg build may
             # write the store while this server runs.
@@ -1189,7 +1209,7 @@ def _push(args: argparse.Namespace) -> int:
     outcome = build(args.corpus, args.build, formats=None, store=False, progress=progress,
                     take_over=False)  # fmt: skip
     if not outcome.conforms:
-        print(_violations_text(outcome, args.corpus), file=sys.stderr)
+        print(_violations_text(outcome.violations, args.corpus), file=sys.stderr)
         return EXIT_INVALID
     graphs = [(g.name, g.path) for g in outcome.graph_files()]
     namespace = str(data_namespace()) + "graph/"  # every graph claimkg names, and no other

@@ -130,7 +130,7 @@ def _votes(plain_text: str, index: dict[str, list[int]], plain_quote: str) -> Co
     """Where the quote may start in the text: a count per start offset (diagonal)."""
     votes: Counter[int] = Counter()
     pieces = len(plain_quote) - _GRAM + 1
-    for at in range(0, max(pieces, 0), max(1, pieces // _LOOKUPS)):
+    for at in range(0, max(pieces, 0), max(1, -(-pieces // _LOOKUPS))):
         hits = index.get(plain_quote[at : at + _GRAM], ())
         if len(hits) <= _COMMON:
             votes.update(hit - at for hit in hits)
@@ -138,7 +138,7 @@ def _votes(plain_text: str, index: dict[str, list[int]], plain_quote: str) -> Co
         return votes
     # no 8 characters in a row shared at a sampled offset: 4-character pieces, scanned
     pieces = len(plain_quote) - _SHORT_GRAM + 1
-    for at in range(0, pieces, max(1, pieces // 48)):
+    for at in range(0, pieces, max(1, -(-pieces // 48))):
         piece, found, hit = (
             plain_quote[at : at + _SHORT_GRAM],
             0,

@@ -373,3 +373,44 @@ def test_shown_path_is_relative_under_the_current_folder_else_absolute(
     assert shown_path(tmp_path / "a" / "x.yaml") == "x.yaml"
     assert shown_path(tmp_path / "b" / "y.yaml") == str(tmp_path / "b" / "y.yaml")
     assert shown_path(Path("../b/y.yaml")) == str(tmp_path / "b" / "y.yaml")
+
+
+def test_validate_names_curated_files_from_here_given_the_corpus(
+    mini: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """kg validate reads a graph alone: with --corpus it names the curated files from here;
+    without, a file the bundled corpus does not have is left as the graph records it."""
+    out = tmp_path / "o"
+    assert main(["build", "--corpus", str(mini), "--out", str(out), "-q", "-j", "1",
+                 "--format", "nt", "--no-store"]) == 0  # fmt: skip
+    claim = "<https://w3id.org/claimkg/id/claim/mini-trial-note/pfs-median-drug-a>"
+    value = '<http://qudt.org/schema/qudt/numericValue> "10.5"'
+    graph = (out / "claimkg.nt").read_text(encoding="utf-8")
+    assert graph.count(f"{claim} {value}") == 1
+    broken = tmp_path / "broken.nt"
+    broken.write_text(
+        graph.replace(f"{claim} {value}", f"{claim} {value}".replace("10.5", "10.6")), "utf-8"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    assert main(["validate", str(broken), "--corpus", str(mini)]) == EXIT_INVALID
+    paths = _paths_in(capsys.readouterr().out)
+    assert paths and all(Path(p).is_file() for p in paths), paths
+    assert main(["validate", str(broken)]) == EXIT_INVALID
+    assert _paths_in(capsys.readouterr().out) == ["mini-trial-note/claims/results.yaml"]
+
+
+def test_a_violations_long_value_is_shortened_on_one_line(tmp_path: Path) -> None:
+    from kg.cli import _violations_text
+    from kg.validate import Violation
+
+    quote = "a quote\nthat goes on " * 20000  # 420,000 characters
+    violation = Violation(
+        "QuoteShape-matchesSource", "the quote is not the text", "focus", None, quote,
+        "some-claim", "mini-trial-note/claims/results.yaml:6", "Violation",
+    )  # fmt: skip
+    text = _violations_text([violation], tmp_path)
+    assert len(text) < 500 and "(420,000 characters)" in text
+    assert len(text.splitlines()) == 2  # the count, and one line for the violation
