@@ -5,11 +5,13 @@ installed by the test setup when missing)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -253,29 +255,33 @@ def virtuoso_binary() -> str:
     if found:
         return found
     if not _install:
-        _install.append(_apt_install(VIRTUOSO_PACKAGE))
+        _install.append(apt_install(VIRTUOSO_PACKAGE))
     found = shutil.which("virtuoso-t")
     if not found:
         pytest.skip(f"Virtuoso is not installed and could not be: {_install[0]}")
     return found
 
 
-def _apt_install(package: str) -> str:
+def apt_install(package: str) -> str:
     """Install a Debian package; what went wrong, or "" when it is installed."""
     if shutil.which("apt-get") is None:
         return "no apt-get on this system"
     if os.geteuid() != 0:
         return f"installing {package} needs root (apt-get install -y {package})"
     environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", package]):
-        try:
-            done = subprocess.run(
-                command, env=environment, capture_output=True, text=True, timeout=900
-            )
-        except (OSError, subprocess.TimeoutExpired) as error:
-            return f"{' '.join(command)}: {error}"
-        if done.returncode != 0:
-            return f"{' '.join(command)} failed: {done.stderr.strip()[-500:]}"
+    # pytest-xdist runs test files in parallel: two installs at once would fight over
+    # dpkg's lock, so they take turns on one of ours.
+    with open(Path(tempfile.gettempdir()) / "claimkg-apt.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", package]):
+            try:
+                done = subprocess.run(
+                    command, env=environment, capture_output=True, text=True, timeout=900
+                )
+            except (OSError, subprocess.TimeoutExpired) as error:
+                return f"{' '.join(command)}: {error}"
+            if done.returncode != 0:
+                return f"{' '.join(command)} failed: {done.stderr.strip()[-500:]}"
     return ""
 
 

@@ -3,7 +3,6 @@ unresolvable: the page must load, list the library, run a question and show its 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -14,6 +13,7 @@ import pyoxigraph as ox
 import pytest
 
 from kg.queries import find_query
+from tests.servers import apt_install
 from tests.test_serve import start_server, stop_server
 
 pytestmark = pytest.mark.slow
@@ -21,13 +21,9 @@ pytestmark = pytest.mark.slow
 
 def _chromium() -> str | None:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
+    if found:
         return found
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
-        done = subprocess.run(command, env=environment, capture_output=True, timeout=900)
-        if done.returncode != 0:
-            return None
+    apt_install("chromium")
     return shutil.which("chromium")
 
 
