@@ -3,8 +3,10 @@
 The checks are queries of the library (``queries/check-*.rq``, ``corroboration``,
 ``same-figure-across-articles``), so a SPARQL user sees the same rows ``kg check`` prints.
 A derived claim that disagrees with what it derives from fails the check; a percentage
-that is no whole number of a trial's patients is reported for a reviewer to weigh (the
-denominator may be an arm, a subgroup or a safety population).
+that is no whole number of the denominator its claim states (printed, or the same trial's
+patients with the same arm, population and subgroup; never an adverse event's rate against
+the randomised patients) is reported for a reviewer to weigh
+(docs/decisions/0016-percentage-denominators.md).
 
 The queries pair like with like (an article's figure with an external source's, or with
 another article's); whether two printed figures agree is decided here, at the precision
@@ -20,7 +22,7 @@ import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 
 from rdflib import Graph
 
@@ -276,11 +278,57 @@ def _against_sources(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     return [r for r in rows if r["stated"]]  # a claim with no number is no figure
 
 
+def _ceil(number: Decimal) -> int:
+    return int(number.to_integral_value(rounding=ROUND_CEILING))
+
+
+def _floor(number: Decimal) -> int:
+    return int(number.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def whole_count(
+    percent: Decimal, printed: str, patients: int | None = None, numerator: int | None = None
+) -> bool:
+    """Whether ``percent`` can be a whole number out of a whole number at the precision
+    ``printed`` shows: of ``patients`` (some k of them, or exactly ``numerator`` of them), or,
+    with only a ``numerator`` known, ``numerator`` out of some whole denominator (162 events,
+    71.4% of those projected: of 227). A share that falls exactly on a rounding boundary
+    counts as whole (sources round halves up or to even)."""
+    half = _half_unit(places(percent, printed))
+    low, high = max(percent - half, Decimal(0)), percent + half
+    if patients is not None:
+        if numerator is not None:
+            return low <= Decimal(100 * numerator) / patients <= high
+        return _ceil(low * patients / 100) <= min(_floor(high * patients / 100), patients)
+    if numerator is None:
+        return False
+    if numerator == 0:
+        return low == 0
+    if low == 0:
+        return True  # a large enough denominator makes any numerator round to 0
+    return max(_ceil(100 * numerator / high), numerator) <= _floor(100 * numerator / low)
+
+
+def _integer(text: str | None) -> int | None:
+    number = _decimal(text)
+    return int(number) if number is not None and number == number.to_integral_value() else None
+
+
+def weigh(row: Mapping[str, str]) -> dict[str, str]:
+    """A check-proportions row with ``plausible``: is the percentage a whole number of its
+    denominator (or, with only its numerator known, of some denominator)?"""
+    percent = _decimal(row.get("percent"))
+    plausible = percent is not None and whole_count(
+        percent, row.get("quote", ""), _integer(row.get("patients")), _integer(row.get("numerator"))
+    )
+    return {**row, "plausible": "true" if plausible else "false"}
+
+
 def run_checks(graph: Graph) -> CheckReport:
     pairs = [across(r) for r in _rows(graph, ACROSS_ARTICLES)]
     return CheckReport(
         _rows(graph, DERIVATIONS),
-        _rows(graph, PROPORTIONS),
+        [weigh(r) for r in _rows(graph, PROPORTIONS)],
         _against_sources(_rows(graph, CORROBORATION)),
         [p for p in pairs if p["stated"] and p["otherStated"]],
     )
@@ -298,13 +346,10 @@ def render(report: CheckReport) -> str:
             f"  {verdict} {row['article']} {row['claim']}: {row['method']}, "
             f"stated {row['stated']}, recomputed {_short(row['recomputed'])}"
         )
-    lines.append(f"Percentages against patient counts ({len(report.proportions)}):")
+    lines.append(f"Percentages against their denominators ({len(report.proportions)}):")
     for row in report.proportions:
         verdict = "whole count " if row["plausible"] == "true" else "not a whole"
-        lines.append(
-            f"  {verdict} {row['article']} {row['claim']}: {row['percent']}% of "
-            f"{row['patients']} ({row['countFrom']})"
-        )
+        lines.append(f"  {verdict} {row['article']} {row['claim']}: {_share(row)}")
     if report.corroboration:
         lines.append("Article measurements against the external sources (kept apart):")
         rows = sorted(
@@ -334,6 +379,17 @@ def render(report: CheckReport) -> str:
     bad = len(report.inconsistent)
     lines.append(f"{bad} inconsistent derivation(s)." if bad else "All derivations are consistent.")
     return "\n".join(lines)
+
+
+def _share(row: Mapping[str, str]) -> str:
+    """ "29.2% of 275 (article s03-enrolment-count)", "35.7% = 86 of 241 (printed
+    denominator)", "71.4% = 162 of a denominator not printed (numerator: article …)"."""
+    numerator, patients = row.get("numerator"), row.get("patients")
+    of = f"{numerator} of {patients}" if numerator and patients else f"of {patients}"
+    if not patients:
+        of = f"{numerator} of a denominator not printed"
+    sign = "= " if numerator else ""
+    return f"{row['percent']}% {sign}{of} ({row['countFrom']})"
 
 
 def _short(number: str) -> str:

@@ -559,7 +559,9 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Recompute every derived claim from the claims it derives from (1 - HR, ratios, "
             "comparisons, differences) within the rounding the text uses, and report which "
-            "percentages are a whole number of a trial's or arm's patients. The checks are "
+            "percentages are a whole number of the denominator their claim states (printed, "
+            "or the same trial's patients with the same arm, population and subgroup). The "
+            "checks are "
             "the library queries check-derivations and check-proportions. Exit 0 when every "
             "derivation is consistent, 1 otherwise."
         ),

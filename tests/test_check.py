@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 import pytest
 from rdflib import Graph
+from rdflib.query import ResultRow
 
 from kg.check import (
     AGREE,
@@ -21,6 +23,7 @@ from kg.check import (
     compare,
     places,
     run_checks,
+    whole_count,
 )
 from kg.cli import EXIT_INVALID, EXIT_OK, main
 
@@ -74,12 +77,178 @@ def test_baseline_percentages_are_no_whole_number_of_the_275(bundled_store: Grap
 
 def test_a_percentage_is_checked_against_counts_of_its_own_article(extended_store: Graph) -> None:
     rows = [r for r in run_checks(extended_store).proportions if r["article"] == NEWS]
-    # 29.1% of 275 is 80 patients; the news note's count and the external one, not the
-    # interview's
+    # 29.1% of 275 is 80 patients; the news note's count of its enrolled population, not the
+    # interview's, nor the external count of the randomised, which states no population
     assert {(r["claim"], r["countFrom"], r["plausible"]) for r in rows} == {
         ("baseline-first-line-chemotherapy", "article enrolment-count", "true"),
-        ("baseline-first-line-chemotherapy", "external leonarda-1-randomized-total", "true"),
     }
+
+
+# ---------------------------------------------------------------- denominators
+
+
+@pytest.mark.parametrize(
+    ("percent", "printed", "patients", "numerator", "whole"),
+    [
+        ("62.1", "62.1%", 240, None, True),  # 149 of 240
+        ("62.1", "62.1%", 241, None, False),  # 149 of 241 is 61.8%, 150 of 241 is 62.2%
+        ("29.2", "29.2%", 275, None, False),  # 80 of 275 is 29.1%
+        ("29.2", "29.2%", 137, None, True),  # 40 of 137
+        # the digits the quote prints, not the store's value: 1 of 7 is 14.3%
+        ("14", "14% of 7", 7, None, True),
+        ("14", "14.0% of 7", 7, None, False),
+        # 1 of 8 is 12.5%: printed 13% (halves up) or 12% (halves to even), both whole
+        ("13", "13%", 8, None, True),
+        ("12", "12%", 8, None, True),
+        ("11", "11%", 8, None, False),
+        # a printed numerator: exactly it, not some k
+        ("35.7", "86 of 241 patients (35.7%)", 241, 86, True),
+        ("35.7", "87 of 241 patients (35.7%)", 241, 87, False),
+        # only a numerator: some whole denominator (162 of 227 is 71.37%)
+        ("71.4", "162 PFS events (71.4% of those projected)", None, 162, True),
+        ("71.4", "5 events (71.4%)", None, 5, True),  # 5 of 7
+        ("71.4", "4 events (71.4%)", None, 4, False),  # 4 of 5 is 80%, 4 of 6 is 66.7%
+        ("0", "0%", None, 0, True),
+        ("0", "0%", 120, None, True),
+        ("100", "100%", 120, None, True),
+    ],
+)
+def test_a_percentage_is_whole_at_the_precision_printed(
+    percent: str, printed: str, patients: int | None, numerator: int | None, whole: bool
+) -> None:
+    assert whole_count(Decimal(percent), printed, patients, numerator) is whole
+
+
+_FIXTURE = """
+@prefix ckg: <https://w3id.org/claimkg/vocab/> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix oa: <http://www.w3.org/ns/oa#> .
+@prefix qudt: <http://qudt.org/schema/qudt/> .
+@prefix unit: <http://qudt.org/vocab/unit/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix a: <https://w3id.org/claimkg/id/article/> .
+@prefix c: <https://w3id.org/claimkg/id/claim/fx/> .
+@prefix e: <https://w3id.org/claimkg/id/entity/> .
+@prefix x: <https://w3id.org/claimkg/id/external/figure/> .
+
+e:randomized-patients rdfs:label "randomized patients" .
+e:enrolled-patients rdfs:label "enrolled patients" .
+e:neutropenia a ckg:AdverseEvent ; rdfs:label "neutropenia" .
+e:events rdfs:label "PFS events" .
+e:orr rdfs:label "objective response rate" .
+e:liver rdfs:label "liver metastases" .
+
+x:arm-a a ckg:ExternalFigure ; ckg:figureId "fx-arm-a" ; ckg:statistic ckg:Count ;
+    ckg:trial e:fx-trial ; ckg:arm e:fx-arm-a ; ckg:endpoint e:randomized-patients ;
+    qudt:numericValue 241 .
+x:total a ckg:ExternalFigure ; ckg:figureId "fx-total" ; ckg:statistic ckg:Count ;
+    ckg:trial e:fx-trial ; ckg:endpoint e:randomized-patients ; qudt:numericValue 361 .
+"""
+
+
+def _claim(name: str, statistic: str, value: str, endpoint: str, quote: str, *more: str) -> str:
+    extra = "".join(f" ; {m}" for m in more)
+    return (
+        f'c:{name} a ckg:Claim ; dcterms:source a:fx ; ckg:claimId "{name}" ;\n'
+        f"    ckg:statistic ckg:{statistic} ; qudt:numericValue {value} ; ckg:trial e:fx-trial ;\n"
+        f"    ckg:endpoint e:{endpoint} ; ckg:hasQuote c:{name}-q{extra} .\n"
+        f'c:{name}-q oa:hasSelector c:{name}-s . c:{name}-s oa:exact "{quote}" .\n'
+    )
+
+
+def _percent(name: str, value: str, endpoint: str, quote: str, *more: str) -> str:
+    return _claim(name, "Proportion", value, endpoint, quote, "qudt:unit unit:PERCENT", *more)
+
+
+def _proportions(*claims: str) -> list[dict[str, str]]:
+    graph = Graph().parse(data=_FIXTURE + "".join(claims), format="turtle")
+    return run_checks(graph).proportions
+
+
+def _pairs(rows: list[dict[str, str]]) -> set[tuple[str, str, str]]:
+    return {(r["claim"], r["countFrom"], r["plausible"]) for r in rows}
+
+
+ARM_COUNT = _claim(
+    "arm-count", "Count", "241", "randomized-patients", "241 to A", "ckg:arm e:fx-arm-a"
+)
+
+
+def test_a_share_of_an_arm_is_weighed_against_that_arms_counts() -> None:
+    rows = _proportions(ARM_COUNT, _percent("orr-a", "35.7", "orr", "35.7%", "ckg:arm e:fx-arm-a"))
+    assert _pairs(rows) == {
+        ("orr-a", "article arm-count", "true"),
+        ("orr-a", "external fx-arm-a", "true"),
+    }
+
+
+def test_a_share_of_a_population_the_counts_do_not_name_is_weighed_against_none() -> None:
+    # "Among patients with measurable disease, 62.3% responded": not of the arm's 241
+    share = _percent(
+        "orr-measurable", "62.3", "orr", "62.3% responded",
+        "ckg:arm e:fx-arm-a", "ckg:population e:measurable-disease",
+    )  # fmt: skip
+    assert _proportions(ARM_COUNT, share) == []
+
+
+def test_a_population_share_is_weighed_against_that_populations_count_only() -> None:
+    enrolled = _claim(
+        "enrolled", "Count", "275", "enrolled-patients", "275 enrolled",
+        "ckg:population e:fx-population",
+    )  # fmt: skip
+    share = _percent(
+        "liver", "29.2", "liver", "29.2% had liver metastases", "ckg:population e:fx-population"
+    )
+    # not of the external 361 randomised (no population); and 29.2% of 275 stays flagged
+    assert _pairs(_proportions(enrolled, share)) == {("liver", "article enrolled", "false")}
+
+
+def test_an_adverse_events_share_is_not_weighed_against_the_randomised() -> None:
+    # of the treated patients (the safety population: 149 of 240), not of the 241 randomised
+    by_type = _percent("neutropenia", "62.1", "neutropenia", "62.1%", "ckg:arm e:fx-arm-a")
+    by_grade = _percent("g3", "62.1", "orr", "62.1%", "ckg:arm e:fx-arm-a", "ckg:gradeAtLeast 3")
+    assert _proportions(ARM_COUNT, by_type, by_grade) == []
+
+
+def test_a_share_of_counted_events_is_weighed_against_its_numerator_not_the_patients() -> None:
+    events = _claim("events", "Count", "162", "events", "162 PFS events")
+    share = _percent("fraction", "71.4", "events", "162 PFS events (71.4% of those projected)")
+    assert _pairs(_proportions(events, share)) == {
+        ("fraction", "numerator: article events", "true")
+    }
+    wrong = _percent("wrong", "71.4", "events", "4 PFS events (71.4%)")
+    four = _claim("events", "Count", "4", "events", "4 PFS events")
+    assert _pairs(_proportions(four, wrong)) == {("wrong", "numerator: article events", "false")}
+
+
+def test_a_printed_denominator_is_the_only_one() -> None:
+    share = _percent(
+        "orr-printed", "62.1", "orr", "149 of 240 patients (62.1%)",
+        "ckg:arm e:fx-arm-a", "ckg:numerator 149", "ckg:denominator 240",
+    )  # fmt: skip
+    rows = _proportions(ARM_COUNT, share)
+    assert _pairs(rows) == {("orr-printed", "printed denominator", "true")}
+    assert (rows[0]["numerator"], rows[0]["patients"]) == ("149", "240")
+
+
+def test_the_corpus_weighs_no_adverse_event_against_the_randomised(
+    extended_store: Graph,
+) -> None:
+    """What test_an_adverse_events_share… asserts on a fixture, on every article."""
+    safety = {
+        str(cast(ResultRow, row)[0])
+        for row in extended_store.query(
+            """PREFIX ckg: <https://w3id.org/claimkg/vocab/>
+            SELECT ?id WHERE {
+              GRAPH ?g { ?c ckg:claimId ?id ; ckg:statistic ckg:Proportion ; ckg:endpoint ?e }
+              { GRAPH ?g { ?c ckg:grade|ckg:gradeAtLeast|ckg:anyGrade ?x } }
+              UNION { GRAPH ?h { ?e a ckg:AdverseEvent } }
+            }"""
+        )
+    }
+    rows = run_checks(extended_store).proportions
+    weighed = {r["claim"] for r in rows if r["countFrom"].startswith(("article ", "external "))}
+    assert safety and weighed and not weighed & safety
 
 
 # ---------------------------------------------------------------- printed precision

@@ -23,12 +23,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import cast
 
 import pyoxigraph as ox
 import pytest
 from rdflib import Graph
 from rdflib.namespace import SKOS
 from rdflib.plugins.sparql import prepareQuery
+from rdflib.query import ResultRow
 
 from kg.build import BuiltCorpus
 from kg.cli import EXIT_OK, EXIT_UNUSABLE, main
@@ -162,6 +164,52 @@ def test_every_query_returning_claims_names_their_article() -> None:
         if "otherClaim" in names:
             assert "otherArticle" in names, query.name
             assert "spans articles" in query.text, f"{query.name}: say that it spans articles"
+
+
+CLAIM_IRI = "https://w3id.org/claimkg/id/claim/"
+
+
+def _columns_naming_claims(answer: str, claim_ids: set[str]) -> list[str]:
+    """The columns of a CSV answer that hold a claim: its IRI or its id."""
+    rows = list(csv.reader(io.StringIO(answer)))
+    return [
+        name
+        for i, name in enumerate(rows[0])
+        if any(
+            row[i] in claim_ids or row[i].startswith(CLAIM_IRI) for row in rows[1:] if i < len(row)
+        )
+    ]
+
+
+def test_a_column_of_claim_ids_or_iris_is_found() -> None:
+    answer = f"label,which,n\nneutropenia,s03-orr-lerociclib,1\nx,{CLAIM_IRI}a/b,2\n"
+    assert _columns_naming_claims(answer, {"s03-orr-lerociclib"}) == ["which"]
+    assert _columns_naming_claims("label,n\nneutropenia,1\n", {"s03-orr-lerociclib"}) == []
+
+
+def test_every_query_whose_answer_holds_claims_names_their_article(bundled_store: Graph) -> None:
+    """By what the answers hold, whatever the columns are called: a query whose rows carry
+    a claim (its id or IRI) has an article column (``entities-with-links`` returns entities,
+    and its header says so)."""
+    claim_ids = {
+        str(cast(ResultRow, row)[0])
+        for row in bundled_store.query(
+            "PREFIX ckg: <https://w3id.org/claimkg/vocab/> "
+            "SELECT DISTINCT ?id WHERE { GRAPH ?g { ?c a ckg:Claim ; ckg:claimId ?id } }"
+        )
+    }
+    assert claim_ids
+    naming = 0
+    for query in QUERIES:
+        answer = _answer_text(bundled_store, query)
+        header = next(csv.reader(io.StringIO(answer)))
+        columns = _columns_naming_claims(answer, claim_ids)
+        if columns:
+            naming += 1
+            assert "article" in header, f"{query.name}: {columns} name claims, no article"
+        if "otherClaim" in header:
+            assert "otherArticle" in header, query.name
+    assert naming >= 10  # the detector finds the claims of the library's claim queries
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[q.name for q in QUERIES])
