@@ -1,19 +1,23 @@
 """One article of growing size: does its cost grow linearly with its claims? (issue 13)
 
-    .venv/bin/python benchmarks/bench_article.py [--claims 1000,10000] [--jobs 2]
+    .venv/bin/python benchmarks/bench_article.py [--claims 1000,10000] [--runs 3,2] [--jobs 2]
 
 For each size, ``benchmarks/synthetic_corpus.py`` writes a corpus of one article of that
-many claims, and ``kg build`` builds it into an empty folder in a new process. Printed: a
-Markdown row per size with the wall time, the CPU time of ``kg build`` and its workers, and
-the stages the build reports (load, graph, validation, cache, files), then each
-measure's ratio to the first size's (10× the claims should cost at most about 10×).
+many claims, and ``kg build`` builds it into an empty folder in a new process (``--runs``
+times: one count for every size, or one per size; each column is then the median).
+Printed: a Markdown row per size with the wall time, the CPU time of ``kg build`` and its
+workers, and the stages the build reports (load, graph, validation, cache, files), then
+each measure's ratio to the first size's (10× the claims should cost at most about 10×),
+and the machine's load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,13 +34,14 @@ STAGES = {
 }
 
 
-def measure(claims: int, jobs: int, work: Path) -> dict[str, float]:
-    corpus, out = work / f"corpus-{claims}", work / f"build-{claims}"
-    subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "synthetic_corpus.py"), str(corpus),
-         "--articles", "1", "--claims", str(claims)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+def measure(claims: int, jobs: int, work: Path, run: int = 0) -> dict[str, float]:
+    corpus, out = work / f"corpus-{claims}", work / f"build-{claims}-{run}"
+    if not corpus.exists():
+        subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "synthetic_corpus.py"), str(corpus),
+             "--articles", "1", "--claims", str(claims)],
+            check=True, capture_output=True,
+        )  # fmt: skip
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     clock = time.perf_counter()
     done = subprocess.run(
@@ -62,16 +67,23 @@ def measure(claims: int, jobs: int, work: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--claims", default="1000,10000", help="sizes, comma-separated")
+    parser.add_argument("--runs", default="1", help="runs per size (one count, or one per size)")
     parser.add_argument("--jobs", type=int, default=2, help="kg build --jobs (default 2)")
     args = parser.parse_args()
     sizes = [int(n) for n in args.claims.split(",")]
+    runs = [int(n) for n in args.runs.split(",")]
+    runs = runs * len(sizes) if len(runs) == 1 else runs
+    if len(runs) != len(sizes):
+        parser.error("--runs: give one count, or one per size")
+    load = os.getloadavg()
     columns = ["wall", "cpu", *STAGES]
     print("| claims | triples | " + " | ".join(f"{c} (s)" for c in columns) + " |")
     print("|---:|---:|" + "---:|" * len(columns))
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-article-") as work:
-        for claims in sizes:
-            row = measure(claims, args.jobs, Path(work))
+        for claims, count in zip(sizes, runs, strict=True):
+            each = [measure(claims, args.jobs, Path(work), n) for n in range(count)]
+            row = {c: statistics.median(r[c] for r in each) for c in each[0]}
             rows.append(row)
             cells = " | ".join(f"{row[c]:.1f}" for c in columns)
             print(f"| {claims:,} | {int(row['triples']):,} | {cells} |", flush=True)
@@ -79,6 +91,10 @@ def main() -> None:
     for claims, row in zip(sizes[1:], rows[1:], strict=True):
         ratios = " | ".join(f"{row[c] / first[c]:.1f}×" if first[c] else "—" for c in columns)
         print(f"| {claims:,} ÷ {sizes[0]:,} | | {ratios} |")
+    runs_text = ", ".join(f"{n} at {c:,}" for c, n in zip(sizes, runs, strict=True))
+    before, after = (" ".join(f"{x:.1f}" for x in avg) for avg in (load, os.getloadavg()))
+    print(f"\nMedians of {runs_text} claims; load average (1, 5, 15 min):", end=" ")
+    print(f"{before} before, {after} after.")
 
 
 if __name__ == "__main__":

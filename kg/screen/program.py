@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kg.screen.native import _QuoteCheck
 from kg.screen.sparql import _render
 
 
@@ -40,6 +41,8 @@ class _Query:
     """The predicates whose objects a SHACL-SPARQL query computes with (None: any)."""
     sources: tuple[tuple[str, frozenset[str] | None], ...] = ()
     """For the variables marked in ``sparql``: see ``_Select.sources``."""
+    native: _QuoteCheck | None = None
+    """A SHACL-SPARQL constraint checked in Python instead (``kg.screen.native``)."""
 
     def text(self, typed: frozenset[str] | None) -> str:
         """The query, for data whose typed literals are objects of ``typed`` (None: any)."""
