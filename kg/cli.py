@@ -379,8 +379,8 @@ def _parser() -> argparse.ArgumentParser:
         type=_formats,
         default=tuple(RDF_OUTPUTS),
         metavar="FMT[,FMT…]",
-        help=f"files to write, of {','.join(RDF_OUTPUTS)} (default: all; for a large corpus "
-        "nq alone is cheapest: JSON-LD and KGX are made in memory)",
+        help=f"files to write, of {','.join(RDF_OUTPUTS)} (default: all; each is written from "
+        "the cached per-article files, none from the whole graph in memory)",
     )
     build.add_argument(
         "-j", "--jobs", type=_positive, metavar="N", help="worker processes (default: one per core)"
