@@ -102,7 +102,7 @@ class _DefaultBase:
     """The default of --base-iri, resolved when used: claimkg's own base IRI."""
 
     def __str__(self) -> str:
-        from kg.namespaces import DEFAULT_BASE
+        from kg.base_iri import DEFAULT_BASE
 
         return DEFAULT_BASE
 
@@ -939,7 +939,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _query(args: argparse.Namespace) -> int:
     if args.list:
         return _list_queries()
-    from kg.queries import QueryError, find_query, format_result, run_query
+    from kg.queries import QueryError, find_query, format_result, run_on_store, run_query
 
     try:
         if not args.query:
@@ -948,7 +948,12 @@ def _query(args: argparse.Namespace) -> int:
         query = find_query(args.query)
         given = dict(_split_param(p) for p in args.param)
         query.bindings(given)  # refuse unknown or malformed parameters before any work
-        if args.endpoint:
+        direct = None
+        if not args.endpoint and not args.data and args.engine == "oxigraph":
+            direct = run_on_store(_built_store(args), query, given)  # rdflib never imported
+        if direct is not None:
+            result: Any = direct
+        elif args.endpoint:
             result = _remote_query(args.endpoint, lambda graph: run_query(graph, query, given))
         else:
             result = run_query(_input_graph(args), query, given)
@@ -1006,23 +1011,42 @@ def _plot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _built_store(args: argparse.Namespace) -> Any:
+    """The build folder's Oxigraph store (read-only), brought up to date first."""
+    import pyoxigraph as ox
+
+    from kg.pipeline import STORE
+
+    _fresh_build(args, store=True)
+    return ox.Store.read_only(str(args.build / STORE))
+
+
+def _fresh_build(args: argparse.Namespace, store: bool) -> BuildOutcome:
+    """The build folder brought up to date with the corpus (refused when it holds another
+    corpus; ``_InvalidCorpus`` when the corpus violates the shapes)."""
+    from kg.pipeline import build
+
+    outcome = build(args.corpus, args.build, formats=None, store=store,
+                    progress=_Progress(args.quiet), take_over=False)  # fmt: skip
+    if not outcome.conforms:
+        print(_violations_text(outcome.violations, args.corpus), file=sys.stderr)
+        raise _InvalidCorpus()
+    return outcome
+
+
 def _input_graph(args: argparse.Namespace) -> Graph:
     """The RDF files of --data, or else the corpus's validated graph from the build folder
     (brought up to date first; refused when it holds another corpus), on the chosen engine."""
     from rdflib import Graph
 
-    from kg.pipeline import STORE, build
+    from kg.pipeline import STORE
     from kg.store import as_rdflib, in_store, open_store
 
     engine = getattr(args, "engine", "oxigraph")
     if getattr(args, "data", None):
         graph = read_rdf(args.data)
         return in_store(graph) if engine == "oxigraph" else graph
-    outcome = build(args.corpus, args.build, formats=None, store=engine == "oxigraph",
-                    progress=_Progress(args.quiet), take_over=False)  # fmt: skip
-    if not outcome.conforms:
-        print(_violations_text(outcome.violations, args.corpus), file=sys.stderr)
-        raise _InvalidCorpus()
+    outcome = _fresh_build(args, store=engine == "oxigraph")
     if engine == "oxigraph":
         return as_rdflib(open_store(args.build / STORE, read_only=True))
     graph = Graph()

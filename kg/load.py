@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kg.build_plan import article_dirs
 from kg.curated import (
     DECIMAL,
     ID_PATTERN,
@@ -127,11 +128,6 @@ class SharedInput:
     vocabulary: Vocabulary
     mappings: MappingSet
     evidence: ExternalEvidence | None
-
-
-def article_dirs(directory: Path) -> list[Path]:
-    """The article folders of a corpus (those with an ``article.yaml``), in a stable order."""
-    return sorted(p.parent for p in directory.glob("*/article.yaml"))
 
 
 def load_shared(directory: Path | None = None, mappings: Path | None = None) -> SharedInput:

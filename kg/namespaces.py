@@ -10,8 +10,7 @@ from __future__ import annotations
 from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SH, SKOS, XSD, DefinedNamespace
 
-DEFAULT_BASE = "https://w3id.org/claimkg/"
-"""The base IRI every claimkg IRI starts with; ``rebase_graph`` moves a graph to another."""
+from kg.base_iri import DEFAULT_BASE as DEFAULT_BASE  # kept light for the command line
 
 
 class CKG(DefinedNamespace):

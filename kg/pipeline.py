@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from functools import cache
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kg import __version__
-from kg.build import build_shared
+from kg.base_iri import DEFAULT_BASE
 from kg.build_folder import (
     CACHE,
     MANIFEST,
@@ -40,36 +38,18 @@ from kg.build_folder import (
     usable_folder,
     write_json,
 )
+from kg.build_plan import SHARED, Plan, Progress, UnitRecord, code_fingerprint, digest, plan_units
 from kg.corpus_files import survey_corpus
 from kg.errors import CurationError, Problem
-from kg.kgx import render_kgx
-from kg.links import read_mappings
-from kg.load import (
-    article_dirs,
-    default_corpus,
-    load_shared,
-    unknown_mapping_subjects,
-)
-from kg.namespaces import (
-    DEFAULT_BASE,
-    ENTITY_GRAPH,
-    PREFIXES,
-    rebase_iri,
-)
-from kg.outputs import REPORT
+from kg.outputs import FORMATS, REPORT
 from kg.resources import data_dir
-from kg.serialize import FORMATS, GraphFile, write_corpus_outputs
-from kg.store import drop_graphs, open_store, replace_graphs
-from kg.units import (
-    SHARED,
-    Plan,
-    Progress,
-    UnitRecord,
-    digest,
-    rebased,
-    run_units,
-)
-from kg.validate import Violation
+
+if TYPE_CHECKING:
+    from kg.serialize import GraphFile
+    from kg.validate import Violation
+
+# The modules that build, validate, store and write (rdflib, pyshacl, pyoxigraph: over a
+# second to import) are imported where a stale unit or output needs them (kg.build_plan).
 
 STORE = "store"
 
@@ -94,6 +74,8 @@ class BuildOutcome:
 
     def graph_files(self) -> list[GraphFile]:
         """Every named graph of the corpus as a cached N-Triples file, shared ones first."""
+        from kg.serialize import GraphFile
+
         return [
             GraphFile(
                 name, self.build_dir / CACHE / "units" / unit / record.key / file, unit == SHARED
@@ -143,51 +125,6 @@ def _changes(before: Mapping[str, Any], after: Mapping[str, UnitRecord]) -> Chan
     return Changes(articles, claims)
 
 
-# ---------------------------------------------------------------- keys
-
-
-def _files(root: Path, paths: Iterable[Path]) -> Iterator[bytes | str]:
-    for path in sorted(paths):
-        if path.is_file():
-            yield path.relative_to(root).as_posix()
-            yield path.read_bytes()
-
-
-@cache
-def code_fingerprint() -> str:
-    """claimkg's code and schema: a change to either invalidates every cached unit."""
-    package = Path(__file__).resolve().parent
-    ontology = data_dir("ontology")
-    return digest(
-        [
-            __version__,
-            *_files(package, package.glob("*.py")),
-            *_files(ontology, (ontology / n for n in ("claimkg.ttl", "units.ttl", "shapes.ttl"))),
-        ]
-    )
-
-
-def _plan(corpus: Path, base: str, mappings: Path | None) -> list[Plan]:
-    entities_key = digest(
-        [code_fingerprint(), base, *_files(corpus, (corpus / "entities").glob("*.yaml"))]
-    )
-    local_mappings = corpus / "mappings.sssom.tsv"
-    mappings_file = mappings or (local_mappings if local_mappings.exists() else None)
-    evidence = corpus / "external-evidence"
-    shared_key = digest(
-        [
-            entities_key,
-            mappings_file.read_bytes() if mappings_file else "bundled",
-            *_files(corpus, evidence.rglob("*") if evidence.is_dir() else ()),
-        ]
-    )
-    plans = [Plan(SHARED, None, shared_key)]
-    for directory in article_dirs(corpus):
-        key = digest([entities_key, *_files(directory, directory.rglob("*"))])
-        plans.append(Plan(directory.name, directory, key))
-    return plans
-
-
 # ---------------------------------------------------------------- the build
 
 
@@ -213,7 +150,7 @@ def build(
     violations. Either way, and when interrupted, the folder is left as it was.
     """
     say = progress or (lambda message: None)
-    corpus = corpus or default_corpus()
+    corpus = corpus or data_dir("corpus")  # kg.load.default_corpus
     if not corpus.is_dir():
         raise CurationError([Problem(corpus, None, "corpus folder not found")])
     usable_folder(build_dir)
@@ -233,7 +170,7 @@ def build(
             raise refuse_other_corpus(build_dir, owner, corpus)
         say(f"warning: {build_dir}/ held the build of {owner}; it now holds {corpus_id(corpus)}")
         manifest = {"files": manifest.get("files", [])}  # the other corpus's files go too
-    plans = _plan(corpus, base, mappings)
+    plans = plan_units(corpus, base, mappings)
     if len(plans) == 1:
         raise CurationError([Problem(corpus, None, "no article folder (with article.yaml) found")])
     if not formats:  # a read command: the files of the previous set, kept in step
@@ -245,8 +182,8 @@ def build(
     records = {p.name: UnitRecord(**cached[p.name]) for p in plans if p not in stale}
     created = [build_dir / CACHE / "units" / p.name / p.key for p in stale]
     try:
-        outcome = _build_units(corpus, build_dir, base, mappings, plans, stale, records, jobs,
-                               say, timings)  # fmt: skip
+        outcome = _build_units(corpus, build_dir, base, mappings, plans, stale, records, cached,
+                               jobs, say, timings)  # fmt: skip
         if outcome.conforms:
             before = manifest.get("units", manifest.get("previous_units"))
             outcome.changes = None if before is None else _changes(before, outcome.records)
@@ -269,15 +206,21 @@ def _build_units(
     plans: Sequence[Plan],
     stale: Sequence[Plan],
     records: dict[str, UnitRecord],
+    previous: Mapping[str, Any],
     jobs: int | None,
     say: Progress,
     timings: dict[str, float],
 ) -> BuildOutcome:
-    """Build the stale units (in worker processes) beside the cached ones; raise on
-    unusable input."""
+    """Build the stale units (in worker processes) beside the cached ones (``previous``:
+    the units of the folder's manifest); raise on unusable input."""
     violations: list[Violation] = []
     problems: list[Problem] = []
     if stale:
+        from kg.build import build_shared
+        from kg.load import load_shared
+        from kg.namespaces import ENTITY_GRAPH
+        from kg.units import rebased, run_units
+
         clock = time.perf_counter()
         shared = load_shared(corpus, mappings)
         shared_graphs = build_shared(shared.entities, shared.mappings, shared.evidence, base)
@@ -289,7 +232,8 @@ def _build_units(
             if result.record is not None:
                 records[result.name] = result.record
         timings["build+validate"] = time.perf_counter() - clock
-    problems += _check_corpus(corpus, mappings, plans, records, base)
+    if stale or set(records) != set(previous):  # else the previous build's checks still hold
+        problems += _check_corpus(corpus, mappings, plans, records, base)
     if problems:
         raise CurationError(problems)
     order = {p.name: i for i, p in enumerate(plans)}
@@ -338,7 +282,8 @@ def _replace_outputs(
     )
     unit_keys = {n: r.key for r in records.values() for n in r.graphs}
     store_stale = store and (manifest.get("store") != unit_keys or not (build_dir / STORE).is_dir())
-    units_stale = manifest.get("units") != {n: asdict(r) for n, r in records.items()}
+    units = {n: vars(r) for n, r in records.items()}  # asdict's deep copies took 0.3 s at 1k
+    units_stale = manifest.get("units") != units
     if not (files_stale or store_stale or units_stale or previous):
         return
     staging = Staging(build_dir)
@@ -350,6 +295,9 @@ def _replace_outputs(
             moves.append(STORE)
             timings["store"] = time.perf_counter() - clock
         if files_stale:
+            from kg.kgx import render_kgx
+            from kg.serialize import write_corpus_outputs
+
             clock = time.perf_counter()
             say(f"writing {', '.join(formats)} into {build_dir}/")
             prefixes = {**_prefixes(base), **records[SHARED].prefixes}
@@ -365,7 +313,7 @@ def _replace_outputs(
             {
                 "code": code_fingerprint(),
                 "corpus": corpus_id(corpus),
-                "units": {name: asdict(r) for name, r in records.items()},
+                "units": units,
                 "store": unit_keys if store_stale else manifest.get("store", {}),
                 "formats": list(formats),
                 "outputs": outputs_key,
@@ -379,6 +327,8 @@ def _replace_outputs(
 
 
 def _prefixes(base: str) -> dict[str, str]:
+    from kg.namespaces import PREFIXES, rebase_iri
+
     return {prefix: rebase_iri(namespace, base) for prefix, namespace in PREFIXES.items()}
 
 
@@ -390,6 +340,9 @@ def _check_corpus(
     base: str,
 ) -> list[Problem]:
     """Checks across units: one folder per article id, every mapping subject exists."""
+    from kg.links import read_mappings
+    from kg.load import unknown_mapping_subjects
+
     problems = []
     if len(records) != len(plans):  # a unit failed: its own problems say why
         return []
@@ -418,6 +371,8 @@ def _update_store(
     """The new set's store at ``target``: a snapshot of the folder's store (hard links, so
     instant) with the graphs whose unit changed replaced and those of removed articles
     dropped; the folder's own store is not touched."""
+    from kg.store import drop_graphs, open_store, replace_graphs
+
     current = build_dir / STORE
     loaded: dict[str, str] = dict(manifest.get("store", {})) if current.is_dir() else {}
     if current.is_dir():

@@ -17,20 +17,22 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 import yaml
-from pyparsing import ParseException
-from rdflib import ConjunctiveGraph, Dataset, Graph, Literal, URIRef
-from rdflib.namespace import XSD
-from rdflib.plugins.sparql import prepareQuery
-from rdflib.plugins.stores.memory import Memory
-from rdflib.query import Result
-from rdflib.term import Identifier, Node
 
 from kg.errors import shown_path
 from kg.resources import data_dir
+
+if TYPE_CHECKING:
+    from rdflib import Graph
+    from rdflib.query import Result
+    from rdflib.term import Node
+
+# rdflib (its SPARQL engine: most of a second to import) is imported where a query runs on
+# it; a library query on the embedded store runs on Oxigraph alone (``run_on_store``).
+_XSD = "http://www.w3.org/2001/XMLSchema#"
 
 FORMATS = ("table", "csv", "tsv", "json")
 _TYPES = {"xsd:string", "xsd:integer", "xsd:decimal", "iri"}
@@ -85,27 +87,34 @@ class Parameter:
     default: str
     description: str
 
-    def bind(self, raw: str) -> Identifier:
-        """The RDF term for ``raw`` (a command-line or URL string) of this type."""
+    def bind(self, raw: str) -> str:
+        """The RDF term for ``raw`` (a command-line or URL string) of this type, written as
+        in N-Triples (and SPARQL)."""
         if self.type == "iri":
             if not _ABSOLUTE_IRI.fullmatch(raw):
                 raise QueryError(
                     f"parameter '{self.name}' must be an absolute IRI such as "
                     f"https://example.org/x, got {_shorten(raw)!r}"
                 )
-            return URIRef(raw)
+            return f"<{raw}>"  # the pattern admits no character an IRIREF must escape
         if self.type == "xsd:integer":
             if not re.fullmatch(r"-?[0-9]{1,18}", raw):
                 raise QueryError(
                     f"parameter '{self.name}' must be a whole number of at most 18 digits, "
                     f"got {_shorten(raw)!r}"
                 )
-            return Literal(int(raw))
+            return f'"{int(raw)}"^^<{_XSD}integer>'
         if self.type == "xsd:decimal":
             if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", raw):
                 raise QueryError(f"parameter '{self.name}' must be a decimal number, got {raw!r}")
-            return Literal(raw, datatype=XSD.decimal)
-        return Literal(raw)
+            return f'"{raw}"^^<{_XSD}decimal>'
+        return _string_literal(raw)
+
+
+def _string_literal(text: str) -> str:
+    """``text`` as a SPARQL (and N-Triples) string literal."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
 @dataclass(frozen=True)
@@ -124,13 +133,14 @@ class NamedQuery:
         def substitute(token: re.Match[str]) -> str:
             text = token.group(0)
             if text[0] in "?$" and text[1:] in terms:
-                return terms[text[1:]].n3()
+                return terms[text[1:]]
             return text  # a string, an IRI or a comment: left as written
 
         return _SPARQL_TOKENS.sub(substitute, self.text)
 
-    def bindings(self, given: Mapping[str, str]) -> dict[str, Identifier]:
-        """Every parameter bound: the given value, else its default."""
+    def bindings(self, given: Mapping[str, str]) -> dict[str, str]:
+        """Every parameter bound (its term in N-Triples form): the given value, else its
+        default."""
         known = {p.name for p in self.parameters}
         for name in given:
             if name not in known:
@@ -203,6 +213,9 @@ def _parse(path: Path, text: str) -> None:
         raise QueryError(
             f"{shown_path(path)}: a SPARQL update ({operation}), not a query: {READ_ONLY}"
         )
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql import prepareQuery
+
     try:
         prepareQuery(text)
     except ParseException as error:
@@ -240,6 +253,8 @@ def find_query(name_or_path: str, directory: Path | None = None) -> NamedQuery:
 
 def run_query(graph: Graph, query: NamedQuery, given: Mapping[str, str] | None = None) -> Result:
     """Run ``query`` on ``graph`` with its parameters bound (defaults where not given)."""
+    from pyparsing import ParseException
+
     text = query.bound_text(given)
     try:
         return as_dataset(graph).query(text)
@@ -258,25 +273,83 @@ def as_dataset(graph: Graph) -> Graph:
     holding everything, so the same queries run on it. Datasets and remote stores are
     left as they are.
     """
+    from rdflib import ConjunctiveGraph, Dataset
+    from rdflib.plugins.stores.memory import Memory
+
     if isinstance(graph, ConjunctiveGraph) or not isinstance(graph.store, Memory):
         return graph
     return Dataset(store=graph.store, default_union=True)
 
 
+class StoreAnswer:
+    """A SELECT's or ASK's answer from Oxigraph, as ``format_result`` prints an rdflib
+    ``Result``: cells are the terms' lexical forms, the JSON is what rdflib writes for the
+    same answer through ``oxrdflib`` (every literal's datatype, ``xsd:string`` included)."""
+
+    def __init__(self, answer: ox.QuerySolutions | ox.QueryBoolean) -> None:
+        self.graph = None
+        self.askAnswer: bool | None = None
+        if isinstance(answer, ox.QueryBoolean):
+            self.type, self.vars, self.askAnswer = "ASK", [], bool(answer)
+            self._terms: list[list[Any]] = []
+            return
+        self.type = "SELECT"
+        self.vars = [v.value for v in answer.variables]
+        self._terms = [[solution[i] for i in range(len(self.vars))] for solution in answer]
+
+    def __iter__(self) -> Any:
+        return iter([[None if t is None else t.value for t in row] for row in self._terms])
+
+    def serialize(self, format: str = "json") -> str:
+        if self.type == "ASK":
+            return json.dumps({"head": {}, "boolean": self.askAnswer})
+        bindings = [
+            {v: _term_json(t) for v, t in zip(self.vars, row, strict=True) if t is not None}
+            for row in self._terms
+        ]
+        return json.dumps({"results": {"bindings": bindings}, "head": {"vars": self.vars}})
+
+
+def _term_json(term: Any) -> dict[str, str]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return {"type": "literal", "value": term.value, "xml:lang": term.language}
+        return {"type": "literal", "value": term.value, "datatype": term.datatype.value}
+    return {"type": "bnode", "value": term.value}
+
+
+def run_on_store(
+    store: ox.Store, query: NamedQuery, given: Mapping[str, str] | None = None
+) -> StoreAnswer | None:
+    """Run ``query`` on an Oxigraph store directly, over the union of its named graphs, as
+    ``run_query`` runs it on the store seen through rdflib, without importing rdflib: the
+    same rows in the same order. None when Oxigraph's parser needs rdflib's prefixes for
+    it, or for a CONSTRUCT or DESCRIBE (``run_query`` answers those)."""
+    try:
+        answer = store.query(query.bound_text(given), use_default_graph_as_union=True)
+    except SyntaxError:
+        return None
+    if isinstance(answer, ox.QueryTriples):
+        return None
+    return StoreAnswer(answer)
+
+
 # ---------------------------------------------------------------- formatting
 
 
-def _cell(term: Node | None) -> str:
+def _cell(term: Node | str | None) -> str:
     return "" if term is None else str(term)
 
 
-def _rows(result: Result) -> tuple[list[str], list[list[str]]]:
+def _rows(result: Result | StoreAnswer) -> tuple[list[str], list[list[str]]]:
     variables = [str(v) for v in result.vars or []]
     rows = [[_cell(row[i]) for i in range(len(variables))] for row in result]  # type: ignore[index]
     return variables, rows
 
 
-def format_result(result: Result, output: str = "table") -> str:
+def format_result(result: Result | StoreAnswer, output: str = "table") -> str:
     """SELECT/ASK results as an aligned table, CSV, TSV or SPARQL JSON; graphs as Turtle."""
     if result.type in ("CONSTRUCT", "DESCRIBE"):
         assert result.graph is not None
@@ -295,7 +368,7 @@ def format_result(result: Result, output: str = "table") -> str:
     return _table(variables, rows)
 
 
-def _json(result: Result) -> str:
+def _json(result: Result | StoreAnswer) -> str:
     serialised = result.serialize(format="json")
     assert serialised is not None
     text = serialised.decode("utf-8") if isinstance(serialised, bytes) else serialised

@@ -8,15 +8,14 @@ in the workers, which inherit their input (``WORKER``) when they fork.
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import shutil
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,11 @@ from rdflib.namespace import RDF
 
 from kg.build import build_article
 from kg.build_folder import CACHE
+from kg.build_plan import SHARED as SHARED
+from kg.build_plan import Plan as Plan
+from kg.build_plan import Progress as Progress
+from kg.build_plan import UnitRecord as UnitRecord
+from kg.build_plan import digest as digest
 from kg.errors import CurationError, Problem
 from kg.kgx import edge_part
 from kg.load import SharedInput, load_article, mapping_subjects, reference_subjects
@@ -32,45 +36,9 @@ from kg.namespaces import CKG, DEFAULT_BASE, article_graph_iri, claim_iri, rebas
 from kg.outputs import UNIT_EDGES as EDGES
 from kg.validate import Violation, validate_graph
 
-SHARED = "_shared"
-"""The unit name of the entities and external evidence (article ids cannot start with _)."""
-Progress = Callable[[str], None]
 _STAGES_FROM = 1000
 """Articles of at least this many claims report each stage (load, build, validate) as it
 starts, so that a long one is never silent."""
-
-
-@dataclass
-class UnitRecord:
-    """What the cache keeps of a built unit (stored as JSON in the manifest)."""
-
-    key: str
-    graphs: dict[str, str]  # named graph IRI → file in the unit's cache folder
-    nanopubs: str | None
-    claims: dict[str, int]  # claims by type
-    references: int
-    triples: int
-    subjects: list[str]  # the mapping subjects (IRIs) this unit provides
-    prefixes: dict[str, str] = field(default_factory=dict)
-    entities: int = 0
-    claim_digests: dict[str, str] = field(default_factory=dict)
-    """Claim id → digest of its triples: what changed since the last build."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    name: str
-    directory: Path | None
-    key: str
-
-
-def digest(parts: Iterable[bytes | str]) -> str:
-    sha = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8") if isinstance(part, str) else part
-        sha.update(len(data).to_bytes(8, "big"))
-        sha.update(data)
-    return sha.hexdigest()
 
 
 def rebased(iri: URIRef, base: str) -> URIRef:
