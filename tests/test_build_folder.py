@@ -159,7 +159,7 @@ def test_a_build_stopped_while_writing_leaves_the_previous_set(
     def stop(*args: object, **kwargs: object) -> None:
         raise _Stop
 
-    monkeypatch.setattr("kg.pipeline.write_corpus_outputs", stop)
+    monkeypatch.setattr("kg.serialize.write_corpus_outputs", stop)  # imported when needed
     with pytest.raises(_Stop):
         build(corpus, out)
     assert _tree(out) == before
