@@ -475,11 +475,6 @@ def _booleans_as_virtuoso_writes_them(rows: list[tuple[str, ...]]) -> list[tuple
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 11 item 6 unfinished: corroboration (and one more library query) still "
-    "answer differently on Virtuoso 7.2; the test lists them",
-    strict=False,
-)
 def test_the_query_library_answers_on_virtuoso_as_locally(
     virtuoso: Server, old_graphs: list[tuple[str, Path]],
     capsys: pytest.CaptureFixture[str],
