@@ -403,7 +403,7 @@ def test_validate_names_curated_files_from_here_given_the_corpus(
 
 
 def test_a_violations_long_value_is_shortened_on_one_line(tmp_path: Path) -> None:
-    from kg.cli import _violations_text
+    from kg.cli.common import violations_text as _violations_text
     from kg.validate import Violation
 
     quote = "a quote\nthat goes on " * 20000  # 420,000 characters
