@@ -10,8 +10,6 @@ only).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -20,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
-import yaml
 
 from kg.errors import shown_path
+from kg.query_headers import parse_header, summary_of
 from kg.resources import data_dir
 
 if TYPE_CHECKING:
@@ -161,31 +159,20 @@ def read_query(path: Path) -> NamedQuery:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise QueryError(f"{path}: cannot read: {error.strerror}") from None
-    header_lines = [line[2:] for line in text.splitlines() if line.startswith("#+")]
     try:
-        header = yaml.safe_load("\n".join(header_lines)) or {}
-    except yaml.YAMLError as error:
-        raise QueryError(f"{path}: invalid '#+' header: {error}") from None
-    if not isinstance(header, dict):
-        raise QueryError(f"{path}: the '#+' header must be a YAML mapping")
+        header = parse_header(text)  # PyYAML only for a header beyond the library's YAML
+    except ValueError as error:
+        raise QueryError(f"{path}: {error}") from None
     parameters = tuple(_parameter(path, p) for p in header.get("params") or [])
     _parse(path, text)
-    summary = str(header.get("summary") or _first_comment(text) or "")
     return NamedQuery(
         name=path.stem,
         path=path,
-        summary=summary,
+        summary=summary_of(header, text),
         tags=tuple(str(t) for t in header.get("tags") or []),
         parameters=parameters,
         text=text,
     )
-
-
-def _first_comment(text: str) -> str | None:
-    for line in text.splitlines():
-        if line.startswith("#") and not line.startswith("#+"):
-            return line.lstrip("# ").strip()
-    return None
 
 
 def _parameter(path: Path, raw: Any) -> Parameter:
@@ -360,6 +347,9 @@ def format_result(result: Result | StoreAnswer, output: str = "table") -> str:
         return f"{str(bool(result.askAnswer)).lower()}\n"
     variables, rows = _rows(result)
     if output in ("csv", "tsv"):
+        import csv
+        import io
+
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter="," if output == "csv" else "\t", lineterminator="\n")
         writer.writerow(variables)

@@ -7,6 +7,9 @@ code that queries or walks a graph does not change. Two things differ and are do
 for users: the store keeps numbers as values, so ``"0.50"^^xsd:decimal`` comes back as
 ``0.5`` (the printed form stays in every claim's quote and in the files ``kg build``
 writes); and the default graph of a query is the union of the named graphs.
+
+rdflib, oxrdflib and the writers are imported by the functions that need them: ``kg query``
+imports this module to check ``--engine`` and must not pay for them.
 """
 
 from __future__ import annotations
@@ -14,13 +17,12 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
-from oxrdflib.store import OxigraphStore
-from rdflib import Dataset, Graph
 
-from kg.serialize import nquads_of
+if TYPE_CHECKING:
+    from rdflib import Dataset, Graph
 
 ENGINES = ("oxigraph", "rdflib")
 """Query engines: the embedded store (default) or rdflib's in-memory graph."""
@@ -68,6 +70,8 @@ class _AsNQuads(io.RawIOBase):
                 iri, path = next(self._graphs)
             except StopIteration:
                 return 0
+            from kg.serialize import nquads_of
+
             self._pending = memoryview(nquads_of(path, iri))
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
@@ -86,6 +90,9 @@ def drop_graphs(store: ox.Store, keep: Iterable[str]) -> list[str]:
 
 def as_rdflib(store: ox.Store) -> Dataset:
     """The store seen through rdflib: queries run in Oxigraph over the union of the graphs."""
+    from oxrdflib.store import OxigraphStore
+    from rdflib import Dataset
+
     return Dataset(store=OxigraphStore(store=store), default_union=True)
 
 
