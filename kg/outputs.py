@@ -6,7 +6,7 @@ from __future__ import annotations
 
 OUTPUT_FILES: dict[str, str] = {
     "claimkg.ttl": "Turtle: the whole graph",
-    "claimkg.nt": "N-Triples: the whole graph, one sorted triple per line",
+    "claimkg.nt": "N-Triples: the whole graph, graph by graph, each graph sorted",
     "claimkg.jsonld": "JSON-LD: the whole graph, expanded (full IRIs), one node per line",
     "claimkg.trig": "TriG: one nanopublication per claim, plus context graphs",
     "validation-report.ttl": "SHACL validation report",

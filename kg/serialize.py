@@ -7,11 +7,12 @@ was or complete, never half-written.
 
 from __future__ import annotations
 
-import heapq
-import itertools
+import functools
+import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -275,17 +276,14 @@ def write_corpus_outputs(
         return union
 
     if "nt" in formats:
-        emit("claimkg.nt", lambda path: _merge_sorted([g.path for g in graphs], path))
+        emit("claimkg.nt", lambda path: _concatenate(path, [g.path for g in graphs]))
     if "nq" in formats:
         emit("claimkg.nq", lambda path: _write_nquads(graphs, path))
     # Oxigraph would escape the slashes of id:claim/… names: data IRIs are written in full
     short = {p: n for p, n in prefixes.items() if p != "id"}
     if "trig" in formats:
-        shared = [g for g in graphs if g.shared]
-        quads = itertools.chain(
-            *(_quads(g.path, g.name) for g in shared), *(_nquads(p) for p in nanopubs)
-        )
-        emit("claimkg.trig", lambda path: _ox_write(path, quads, ox.RdfFormat.TRIG, short))
+        sources = [(g.path, g.name) for g in graphs if g.shared] + [(p, None) for p in nanopubs]
+        emit("claimkg.trig", lambda path: write_trig(sources, path, short))
     if "ttl" in formats:
         emit("claimkg.ttl", lambda path: write_turtle([g.path for g in graphs], path, short))
     if "jsonld" in formats:
@@ -366,19 +364,43 @@ _CONFORMING = (
 )
 
 
-def _merge_sorted(paths: Sequence[Path], out: Path) -> None:
-    """Merge sorted N-Triples files into one, each triple once."""
-    files = [path.open(encoding="utf-8") for path in paths]
-    try:
-        with out.open("w", encoding="utf-8") as sink:
-            previous = None
-            for line in heapq.merge(*files):
-                if line != previous and line.strip():
-                    sink.write(line)
-                previous = line
-    finally:
-        for handle in files:
-            handle.close()
+def _concatenate(
+    out: Path, parts: Iterable[Path], head: bytes = b"", between: bytes = b"", tail: bytes = b""
+) -> None:
+    """``parts`` one after another (empty ones skipped), copied file to file: a corpus file
+    is as fast to write as its bytes are to copy, whatever changed (decision 0025)."""
+    with out.open("wb") as sink:
+        sink.write(head)
+        first = True
+        for part in parts:
+            if part.stat().st_size == 0:
+                continue
+            if not first:
+                sink.write(between)
+            with part.open("rb") as source:
+                shutil.copyfileobj(source, sink, 1 << 20)
+            first = False
+        sink.write(tail)
+
+
+def _cached(source: Path, suffix: str, render: Callable[[], bytes]) -> Path:
+    """``source``'s rendering in another form, kept beside it: a unit's folder is named by
+    the hash of its inputs, so what is rendered from its files stays true while it exists
+    (``suffix`` names whatever else the rendering depends on, such as the prefixes)."""
+    chunk = source.with_name(f"{source.name}.{suffix}")
+    if not chunk.is_file():
+        data = render()
+
+        def write(path: Path) -> None:
+            path.write_bytes(data)
+
+        write_atomically(chunk, write)
+    return chunk
+
+
+def _short_digest(items: Mapping[str, str]) -> str:
+    text = json.dumps(sorted(items.items()), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()[:12]
 
 
 def _write_nquads(graphs: Sequence[GraphFile], out: Path) -> None:
@@ -445,31 +467,51 @@ def _turtle_header(prefixes: Mapping[str, str]) -> bytes:
     return b"".join(line for line in text.splitlines(keepends=True) if line.startswith(b"@prefix"))
 
 
+def _without_header(chunk: bytes, header: bytes, source: Path) -> bytes:
+    if not chunk:
+        return b""
+    if not chunk.startswith(header):  # Oxigraph's own header differs: keep it whole
+        raise RuntimeError(f"unexpected header from Oxigraph for {source}")
+    return b"\n" + chunk[len(header) :]
+
+
 def write_turtle(ntriples: Sequence[Path], out: Path, prefixes: Mapping[str, str]) -> None:
     """The union of sorted N-Triples files as one Turtle document, by Oxigraph's serialiser
     (45–89× faster than rdflib's in ``benchmarks/bench_scale.py``), which writes each literal
     as it was parsed: ``"0.50"^^xsd:decimal`` stays ``0.50``, ``"65"^^xsd:decimal`` stays
     typed, language tags stay. One block of statements per graph file, in file order, each
     subject's ``a`` first; a subject described in two graphs gets a block in each (the same
-    triples)."""
+    triples). Each file's block is cached beside it: claimkg writes no blank nodes, so the
+    blocks of one header join into one document meaning what they mean apart."""
     header = _turtle_header(prefixes)
-    with out.open("wb") as sink:
-        sink.write(header)
-        for path in ntriples:
-            data = _types_first(path.read_bytes())
-            chunk = (
-                ox.serialize(
-                    ox.parse(data, format=ox.RdfFormat.N_TRIPLES),
-                    format=ox.RdfFormat.TURTLE,
-                    prefixes=dict(prefixes),
-                )
-                or b""
-            )
-            if not chunk:
-                continue
-            if not chunk.startswith(header):  # Oxigraph's own header differs: keep it whole
-                raise RuntimeError(f"unexpected Turtle header from Oxigraph for {path}")
-            sink.write(b"\n" + chunk[len(header) :])
+
+    def block(path: Path) -> bytes:
+        data = _types_first(path.read_bytes())
+        triples = ox.parse(data, format=ox.RdfFormat.N_TRIPLES)
+        chunk = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=dict(prefixes))
+        return _without_header(chunk or b"", header, path)
+
+    suffix = f"ttl-{_short_digest(prefixes)}"
+    blocks = [_cached(path, suffix, functools.partial(block, path)) for path in ntriples]
+    _concatenate(out, blocks, head=header)
+
+
+def write_trig(
+    sources: Sequence[tuple[Path, str | None]], out: Path, prefixes: Mapping[str, str]
+) -> None:
+    """Graphs as one TriG document: each source an N-Triples file in the named graph given,
+    or (None) an N-Quads file of whole graphs (nanopublications), its block cached beside
+    it as ``write_turtle`` does."""
+    header = _turtle_header(prefixes)
+
+    def block(path: Path, name: str | None) -> bytes:
+        quads = _nquads(path) if name is None else _quads(path, name)
+        chunk = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=dict(prefixes))
+        return _without_header(chunk or b"", header, path)
+
+    suffix = f"trig-{_short_digest(prefixes)}"
+    blocks = [_cached(path, suffix, functools.partial(block, path, name)) for path, name in sources]
+    _concatenate(out, blocks, head=header)
 
 
 _NODE_BOUNDARY = b']},{"@id":'
@@ -482,21 +524,12 @@ def write_jsonld(ntriples: Sequence[Path], out: Path) -> None:
     object per subject and graph file, one per line), by Oxigraph's serialiser: it keeps
     every literal's lexical form and language tag, and takes a fraction of a second where
     rdflib's compaction took minutes at 10,000 claims (decision 0015)."""
-    with out.open("wb") as sink:
-        sink.write(b"[")
-        first = True
-        for path in ntriples:
-            chunk = (
-                ox.serialize(
-                    ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES),
-                    format=ox.RdfFormat.JSON_LD,
-                )
-                or b"[]"
-            )
-            body = chunk.strip()[1:-1]  # the array's items, without its brackets
-            if not body:
-                continue
-            sink.write(b"\n" if first else b",\n")
-            sink.write(body.replace(_NODE_BOUNDARY, b']},\n{"@id":'))
-            first = False
-        sink.write(b"\n]\n")
+
+    def nodes(path: Path) -> bytes:
+        triples = ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES)
+        chunk = ox.serialize(triples, format=ox.RdfFormat.JSON_LD) or b"[]"
+        body = chunk.strip()[1:-1]  # the array's items, without its brackets
+        return body.replace(_NODE_BOUNDARY, b']},\n{"@id":')
+
+    parts = [_cached(path, "jsonld", functools.partial(nodes, path)) for path in ntriples]
+    _concatenate(out, parts, head=b"[\n", between=b",\n", tail=b"\n]\n")

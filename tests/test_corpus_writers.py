@@ -5,6 +5,7 @@ cached edges equal to KGX rendered from the union in memory."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -112,10 +113,52 @@ def test_writers_keep_lexical_forms_tags_and_put_types_first(tmp_path: Path) -> 
 
 def test_writers_are_deterministic(corpus_build: tuple[BuiltCorpus, Path], tmp_path: Path) -> None:
     _, out = corpus_build
-    files = sorted((out / "cache" / "units").glob("*/*/*.nt"))
     prefixes = {p: n for p, n in PREFIXES.items() if p != "id"}
-    for name in ("a", "b"):
+    for name in ("a", "b"):  # each from copies of the graph files, none of their blocks cached
+        copies = tmp_path / f"units-{name}"
+        files = []
+        for index, path in enumerate(sorted((out / "cache" / "units").glob("*/*/*.nt"))):
+            files.append(copies / f"{index}.nt")
+            files[-1].parent.mkdir(exist_ok=True)
+            shutil.copyfile(path, files[-1])
         write_turtle(files, tmp_path / f"{name}.ttl", prefixes)
         write_jsonld(files, tmp_path / f"{name}.jsonld")
     for suffix in ("ttl", "jsonld"):
         assert (tmp_path / f"a.{suffix}").read_bytes() == (tmp_path / f"b.{suffix}").read_bytes()
+
+
+def test_ntriples_hold_each_graph_sorted_graph_after_graph(
+    corpus_build: tuple[BuiltCorpus, Path],
+) -> None:
+    _, out = corpus_build
+    outcome = build(None if "bundled" in out.name else TEST_CORPUS, out)
+    files = outcome.graph_files()
+    assert len(files) > 2
+    lines = (out / "claimkg.nt").read_bytes().splitlines(keepends=True)
+    start = 0
+    for graph in files:
+        block = graph.path.read_bytes().splitlines(keepends=True)
+        assert block == sorted(block) and lines[start : start + len(block)] == block, graph.name
+        start += len(block)
+    assert start == len(lines)
+
+
+def test_a_rebuild_after_a_change_writes_what_a_cold_build_writes(tmp_path: Path) -> None:
+    """The files assembled from cached blocks are byte for byte those of a cold build of
+    the changed corpus: no block of the article's old version survives anywhere."""
+    corpus = Path(shutil.copytree(TEST_CORPUS, tmp_path / "corpus"))
+    warm, cold = tmp_path / "warm", tmp_path / "cold"
+    build(corpus, warm)
+    shutil.copyfile(warm / "claimkg.ttl", tmp_path / "first.ttl")
+    claims = corpus / "mini-trial-followup" / "claims" / "follow-up.yaml"
+    claims.write_text(claims.read_text("utf-8").split("- id: drug-a-inhibits-kinase-1")[0], "utf-8")
+    assert build(corpus, warm).rebuilt == ["mini-trial-followup"]
+    build(corpus, cold)
+    names = sorted(p.name for p in cold.iterdir() if p.is_file())
+    assert "claimkg.trig" in names and "claimkg.ttl" in names and "claimkg.jsonld" in names
+    for name in names:
+        assert (warm / name).read_bytes() == (cold / name).read_bytes(), name
+    gone = "claim/mini-trial-followup/drug-a-inhibits-kinase-1"
+    assert gone in (tmp_path / "first.ttl").read_text("utf-8")
+    for name in ("claimkg.ttl", "claimkg.nt", "claimkg.jsonld", "claimkg.trig", "claimkg.nq"):
+        assert gone not in (warm / name).read_text("utf-8"), name
