@@ -235,13 +235,25 @@ def kgx_from_parts(shared: Graph, parts: Iterable[str]) -> dict[str, str]:
     """The two KGX files from the shared graph (the entities, with the corpus's prefixes
     bound) and every unit's ``edge_part``: the same rows as ``render_kgx`` of the union,
     without building the union in memory."""
+    nodes, remap = kgx_nodes(shared)
+    return {"nodes.tsv": nodes, "edges.tsv": kgx_edges(remap, parts)}
+
+
+def kgx_nodes(shared: Graph) -> tuple[str, dict[str, str]]:
+    """``nodes.tsv`` from the shared graph alone, and each entity's ``claimkg:`` id → its
+    KGX id, which the edges need: both depend on the shared unit only, so they can be kept
+    while articles change."""
     ids = node_ids(shared)
     remap = {node_id(node): kgx_id for node, kgx_id in ids.items()}
+    return _tsv(NODE_COLUMNS, node_rows(shared, ids)), remap
+
+
+def kgx_edges(remap: Mapping[str, str], parts: Iterable[str]) -> str:
+    """``edges.tsv`` from every unit's ``edge_part``, entities by their KGX ids."""
     rows = [row for part in parts for row in csv.DictReader(
         io.StringIO(part), EDGE_COLUMNS, delimiter="\t")]  # fmt: skip
     for row in rows:
         row["subject"] = remap.get(row["subject"], row["subject"])
         row["object"] = remap.get(row["object"], row["object"])
     rows.sort(key=lambda row: row["id"].rsplit("#edge-", 1)[0])  # by claim, as render_kgx
-    return {"nodes.tsv": _tsv(NODE_COLUMNS, node_rows(shared, ids)),
-            "edges.tsv": _tsv(EDGE_COLUMNS, rows)}  # fmt: skip
+    return _tsv(EDGE_COLUMNS, rows)

@@ -30,7 +30,7 @@ from rdflib.serializer import Serializer
 from rdflib.term import Node, _is_valid_uri
 
 from kg.build import BuiltCorpus
-from kg.kgx import kgx_from_parts
+from kg.kgx import kgx_edges, kgx_nodes
 
 # the names of the files written here, kept light for the command line (re-exported)
 from kg.outputs import FORMATS as FORMATS
@@ -292,13 +292,22 @@ def write_corpus_outputs(
     parts = _edge_parts(graphs)
     if kgx is not None and "kgx" in formats and parts is not None:
         clock = time.perf_counter()
-        entities = Graph()  # the shared graphs, as the union binds them
-        for graph in graphs:
-            if graph.shared:
-                entities.parse(graph.path, format="nt")
-        for prefix, namespace in prefixes.items():
-            entities.bind(prefix, namespace)
-        files = kgx_from_parts(entities, (p.read_text(encoding="utf-8") for p in parts))
+        shared_files = [g.path for g in graphs if g.shared]
+
+        def nodes_and_ids() -> bytes:
+            entities = Graph()  # the shared graphs, as the union binds them
+            for path in shared_files:
+                entities.parse(path, format="nt")
+            for prefix, namespace in prefixes.items():
+                entities.bind(prefix, namespace)
+            nodes, remap = kgx_nodes(entities)
+            return json.dumps({"nodes": nodes, "ids": remap}, sort_keys=True).encode("utf-8")
+
+        # kept beside the first shared graph: it depends on the shared unit and the prefixes
+        kept = _cached(shared_files[0], f"kgx-{_short_digest(prefixes)}.json", nodes_and_ids)
+        cached = json.loads(kept.read_bytes())
+        edges = kgx_edges(cached["ids"], (p.read_text(encoding="utf-8") for p in parts))
+        files = {"nodes.tsv": cached["nodes"], "edges.tsv": edges}
         say(f"rendered kgx from the units' edges ({time.perf_counter() - clock:.1f} s)")
         for name, text in files.items():
             emit(name, _text(text))
