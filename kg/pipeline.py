@@ -11,7 +11,8 @@ from the cached per-unit files; the store is updated graph by graph.
 
 Layout of the build folder: ``cache/manifest.json`` (the corpus, unit → key and counts,
 the output files), ``cache/units/NAME/KEY/`` (sorted N-Triples per graph, nanopublications
-as N-Quads), ``store/`` (Oxigraph), and the output files of ``kg.serialize``. The folder
+as N-Quads), ``cache/files.json`` (each corpus file's digest by its stat, ``FileIndex``),
+``store/`` (Oxigraph), and the output files of ``kg.serialize``. The folder
 belongs to one corpus, and its outputs are replaced as one set (``kg.build_folder``): a
 refused or stopped build leaves it as it was.
 """
@@ -38,7 +39,17 @@ from kg.build_folder import (
     usable_folder,
     write_json,
 )
-from kg.build_plan import SHARED, Plan, Progress, UnitRecord, code_fingerprint, digest, plan_units
+from kg.build_plan import (
+    FILE_INDEX,
+    SHARED,
+    FileIndex,
+    Plan,
+    Progress,
+    UnitRecord,
+    code_fingerprint,
+    digest,
+    plan_units,
+)
 from kg.corpus_files import survey_corpus
 from kg.errors import CurationError, Problem
 from kg.outputs import FORMATS, REPORT
@@ -154,7 +165,8 @@ def build(
     if not corpus.is_dir():
         raise CurationError([Problem(corpus, None, "corpus folder not found")])
     usable_folder(build_dir)
-    survey = survey_corpus(corpus)
+    index = FileIndex(corpus, build_dir / CACHE / FILE_INDEX)  # the files' digests, by stat
+    survey = survey_corpus(corpus, index)
     for warning in survey.warnings:
         say(f"warning: {warning}")
     if survey.problems:
@@ -170,7 +182,7 @@ def build(
             raise refuse_other_corpus(build_dir, owner, corpus)
         say(f"warning: {build_dir}/ held the build of {owner}; it now holds {corpus_id(corpus)}")
         manifest = {"files": manifest.get("files", [])}  # the other corpus's files go too
-    plans = plan_units(corpus, base, mappings)
+    plans = plan_units(corpus, base, mappings, index)
     if len(plans) == 1:
         raise CurationError([Problem(corpus, None, "no article folder (with article.yaml) found")])
     if not formats:  # a read command: the files of the previous set, kept in step
@@ -190,6 +202,7 @@ def build(
             outcome.warnings = list(survey.warnings)
             _replace_outputs(build_dir, outcome, manifest, corpus, base, formats, store, say)
             _prune_cache(build_dir, outcome.records)
+            index.save()  # after the set: a refused build leaves the folder as it was
             return outcome
     except BaseException:
         _forget(build_dir, created, fresh)
