@@ -22,6 +22,7 @@ from typing import Any
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
+from kg import screen
 from kg.build import build_article
 from kg.build_folder import CACHE
 from kg.build_plan import SHARED as SHARED
@@ -68,6 +69,7 @@ def run_units(
     say: Progress,
 ) -> Iterator[UnitResult]:
     units_dir = build_dir / CACHE / "units"
+    screen.prepare(build_dir / CACHE, base)  # compiled (or read) once, before the workers fork
     WORKER.update(shared=shared, graphs=shared_graphs, context=entity_graph, base=base,
                    units=units_dir, say=say)  # fmt: skip
     workers = min(jobs or os.cpu_count() or 1, len(stale))

@@ -201,13 +201,13 @@ def test_unsupported_shapes_are_left_to_pyshacl(
         return graph + Graph().parse(data=CLOSED_SHAPE, format="turtle")
 
     monkeypatch.setattr(kg.validate, "_parsed", parsed)
-    screen._compiled.cache_clear()
+    screen._forget()
     try:
         with pytest.raises(screen.UnsupportedShapes, match="ClosedClaimShape: closed"):
             screen.suspects(test_built.graph)
         result = validate_graph(test_built.graph)
     finally:
-        screen._compiled.cache_clear()
+        screen._forget()
     assert not result.conforms
     assert {v.shape for v in result.violations} == {"ClosedClaimShape"}
     claims = set(test_built.graph.subjects(RDF.type, CKG.Claim))
@@ -491,7 +491,7 @@ def _with_shapes(monkeypatch: pytest.MonkeyPatch, turtle: str) -> None:
         return graph + Graph().parse(data=turtle, format="turtle")
 
     monkeypatch.setattr(kg.validate, "_parsed", parsed)
-    screen._compiled.cache_clear()
+    screen._forget()
 
 
 @pytest.mark.parametrize("use_screen", [True, False], ids=["screened", "exact"])
@@ -504,7 +504,7 @@ def test_every_claim_needs_a_reviewer_is_enforced(
     try:
         result = validate_graph(test_built.graph, screen=use_screen)
     finally:
-        screen._compiled.cache_clear()
+        screen._forget()
     claims = {str(c) for c in test_built.graph.subjects(RDF.type, CKG.Claim)}
     assert not result.conforms
     assert {v.focus for v in result.violations if v.shape == "ReviewedShape-reviewer"} == claims

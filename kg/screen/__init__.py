@@ -3,15 +3,17 @@
 pySHACL checks one focus node at a time in Python (~0.65 s for a 100-claim article), and
 nearly every article conforms. So ``kg.validate.validate_graph`` first asks this package a
 cheaper question: which (shape, focus node) pairs *might* violate? The shapes are compiled
-once per process into a few dozen SPARQL queries, each checking one kind of constraint for
-every shape and every focus node at once, run on an in-memory Oxigraph store holding the
-article, its context and the ontology. An empty answer means the graph conforms; otherwise
-pySHACL runs, and it alone writes violation reports.
+once per process (a build reads them from its folder's cache when neither the shapes nor
+the code changed: ``stored``) into a few dozen SPARQL queries, each checking one kind of
+constraint for every shape and every focus node at once, run on an in-memory Oxigraph
+store holding the article, its context and the ontology. An empty answer means the graph
+conforms; otherwise pySHACL runs, and it alone writes violation reports.
 
 ``terms`` stores rdflib terms in Oxigraph without losing what pySHACL sees; ``functions``
 are SPARQL functions run in Python as rdflib runs them; ``sparql`` rewrites a SHACL-SPARQL
 select for the store, or refuses it; ``compiler`` turns the shapes into a ``program``;
-``run`` loads one graph and runs the program on it.
+``run`` loads one graph and runs the program on it; ``stored`` keeps the program in a build
+folder's cache.
 
 The screen may flag too much (a needless pySHACL run) but never too little. How:
 
@@ -50,11 +52,20 @@ from __future__ import annotations
 from rdflib import Graph
 
 from kg.namespaces import DEFAULT_BASE
-from kg.screen.compiler import _compiled, compile_shapes, program
+from kg.screen.compiler import _compiled, _forget, compile_shapes, prepare, program
 from kg.screen.errors import ScreenError, UnsupportedShapes
 from kg.screen.run import _load
 
-__all__ = ["ScreenError", "UnsupportedShapes", "_compiled", "compile_shapes", "program", "suspects"]
+__all__ = [
+    "ScreenError",
+    "UnsupportedShapes",
+    "_compiled",
+    "_forget",
+    "compile_shapes",
+    "prepare",
+    "program",
+    "suspects",
+]
 
 
 def suspects(

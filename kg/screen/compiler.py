@@ -7,7 +7,7 @@ naming the shape, so validation falls back to pySHACL.
 
 from __future__ import annotations
 
-from functools import cache
+from pathlib import Path
 
 import pyoxigraph as ox
 from pyparsing import ParseResults
@@ -17,7 +17,9 @@ from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.term import Node
 
 from kg import prebinding, validate
+from kg.build_plan import code_fingerprint
 from kg.namespaces import DEFAULT_BASE
+from kg.screen import stored
 from kg.screen.errors import UnsupportedShapes
 from kg.screen.functions import _FUNCTION
 from kg.screen.native import native
@@ -550,12 +552,41 @@ def compile_shapes(shapes: Graph) -> _Program:
     return compiled
 
 
-@cache
-def _compiled(base: str) -> _Program | UnsupportedShapes:
-    try:
-        return compile_shapes(validate._parsed(("shapes.ttl",), base))
-    except UnsupportedShapes as error:
-        return error
+_PROGRAMS: dict[str, _Program | UnsupportedShapes] = {}
+"""The shipped shapes compiled for each base IRI in this process (or their refusal)."""
+
+
+def _compiled(base: str, folder: Path | None = None) -> _Program | UnsupportedShapes:
+    """The shipped shapes compiled for ``base``, once per process; with ``folder`` (a build
+    folder's cache), read from there when compiled by an earlier run of the same code on
+    the same shapes (``kg.screen.stored``), else compiled and stored there."""
+    found = _PROGRAMS.get(base)
+    if found is None:
+
+        def compile() -> _Program:
+            return compile_shapes(validate._parsed(("shapes.ttl",), base))
+
+        if folder is None:
+            try:
+                found = compile()
+            except UnsupportedShapes as error:
+                found = error
+        else:
+            wanted = stored.key(validate._read("shapes.ttl", base), base, code_fingerprint())
+            found = stored.compiled(folder, wanted, compile)
+        _PROGRAMS[base] = found
+    return found
+
+
+def _forget() -> None:
+    """Compile again at the next use (for tests that change the shapes)."""
+    _PROGRAMS.clear()
+
+
+def prepare(folder: Path, base: str = DEFAULT_BASE) -> None:
+    """Have the shapes for ``base`` compiled, or read from ``folder`` (see ``_compiled``),
+    before the build forks its workers, which then inherit the program."""
+    _compiled(base, folder)
 
 
 def program(base: str = DEFAULT_BASE) -> _Program:

@@ -1,0 +1,222 @@
+"""The compiled screen kept on disk, in the build folder's cache, between runs.
+
+Compiling the shapes costs ~0.3 s of CPU (rdflib parses each SHACL-SPARQL select with
+pyparsing), more than the rest of rebuilding one changed article; every ``kg build`` paid
+it again. The program is a few hundred frozen dataclasses of strings, so it is written as
+JSON (``cache/screen.json``) and read back in a few milliseconds.
+
+The file holds the key it was compiled under: the shapes' text as validation reads it
+(rebased), the base IRI, claimkg's code and schema (``kg.build_plan.code_fingerprint``:
+every module, the screen's compiler too), and the versions of the libraries whose parsing
+or rendering the compiled queries depend on. A file under another key, or one that does
+not read back as a program (corrupt, truncated, another format), is ignored and rewritten;
+a folder that cannot be written only costs the compilation. Shapes the compiler refuses
+are stored as the refusal, so that they too are decided once. Why JSON, not pickle: see
+``docs/decisions/0024-compiled-screen-on-disk.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph
+import pyparsing
+import rdflib
+
+from kg.screen.errors import UnsupportedShapes
+from kg.screen.native import _QuoteCheck
+from kg.screen.program import _Check, _Combination, _Leaf, _Program, _Query, _Test
+
+FILE = "screen.json"
+_RULES = frozenset(("or", "xone", "and", "not", "qualified"))  # kg.screen.run._RULES
+_FORMAT = 1
+"""Raised when the file's layout changes (the code fingerprint changes then too)."""
+
+
+def key(shapes: str, base: str, code: str) -> str:
+    """What a stored program was compiled from: shapes text, base, code and libraries."""
+    parts = [
+        f"format {_FORMAT}",
+        f"python {sys.version_info[:2]}",
+        f"rdflib {rdflib.__version__}",
+        f"pyoxigraph {pyoxigraph.__version__}",
+        f"pyparsing {pyparsing.__version__}",
+        f"code {code}",
+        f"base {base}",
+        shapes,
+    ]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+def compiled(
+    folder: Path, wanted: str, compile: Callable[[], _Program]
+) -> _Program | UnsupportedShapes:
+    """The program stored in ``folder`` under the key ``wanted``; else ``compile()``'s,
+    stored there for the next run (as is its ``UnsupportedShapes``)."""
+    path = folder / FILE
+    stored = _read(path, wanted)
+    if stored is not None:
+        return stored
+    result: _Program | UnsupportedShapes
+    try:
+        result = compile()
+        body: dict[str, Any] = {"program": encode(result)}
+    except UnsupportedShapes as error:
+        result, body = error, {"unsupported": str(error)}
+    _write(path, {"key": wanted, **body})
+    return result
+
+
+def _read(path: Path, wanted: str) -> _Program | UnsupportedShapes | None:
+    """The stored answer under ``wanted``, or None (no file, another key, unreadable)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("key") != wanted:
+            return None
+        if "unsupported" in data:
+            return UnsupportedShapes(_str(data["unsupported"]))
+        return decode(data["program"])
+    except (OSError, ValueError, KeyError, TypeError):  # JSONDecodeError, UnicodeError too
+        return None
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    """Replace the file in one rename (a reader sees the old one or the new one); a folder
+    that cannot be written is no error: the next run compiles again."""
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{FILE}.")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(data, out, separators=(",", ":"))
+        os.replace(temporary, path)
+        temporary = None
+    except OSError:
+        pass
+    finally:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+
+
+# -- the program as JSON
+
+
+def encode(program: _Program) -> dict[str, Any]:
+    return {
+        "focus": program.focus,
+        "queries": [_encode_query(q) for q in program.queries],
+        "checks": [[c.shape, _encode_test(c.test)] for c in program.checks],
+    }
+
+
+def decode(data: Any) -> _Program:
+    """The program ``encode`` wrote; raises ValueError (or KeyError, TypeError) on
+    anything else."""
+    data = _dict(data)
+    return _Program(
+        _str(data["focus"]),
+        tuple(_decode_query(q) for q in _list(data["queries"])),
+        tuple(_Check(_str(s), _decode_test(t)) for s, t in map(_list, _list(data["checks"]))),
+    )
+
+
+def _encode_query(query: _Query) -> dict[str, Any]:
+    native = query.native
+    return {
+        "sparql": query.sparql,
+        "leaf": None if query.leaf is None else [query.leaf.id, query.leaf.key],
+        "reads": _encode_set(query.reads),
+        "sources": [[name, _encode_set(reads)] for name, reads in query.sources],
+        "native": None if native is None else [native.rows, native.texts],
+    }
+
+
+def _decode_query(data: Any) -> _Query:
+    data = _dict(data)
+    leaf, native = data["leaf"], data["native"]
+    return _Query(
+        _str(data["sparql"]),
+        None if leaf is None else _decode_leaf(leaf),
+        _decode_set(data["reads"]),
+        tuple((_str(name), _decode_set(reads)) for name, reads in map(_list, data["sources"])),
+        None if native is None else _QuoteCheck(*map(_str, _pair(native))),
+    )
+
+
+def _encode_test(test: _Test) -> dict[str, Any]:
+    if isinstance(test, _Leaf):
+        return {"leaf": [test.id, test.key]}
+    return {
+        "rule": test.rule,
+        "pairs": test.pairs,
+        "members": [[_encode_test(t) for t in member] for member in test.members],
+        "low": test.low,
+        "high": test.high,
+    }
+
+
+def _decode_test(data: Any) -> _Test:
+    data = _dict(data)
+    if "leaf" in data:
+        return _decode_leaf(data["leaf"])
+    high, rule = data["high"], _str(data["rule"])
+    if rule not in _RULES:
+        raise ValueError(f"no such combination: {rule!r:.40}")
+    return _Combination(
+        rule,
+        _str(data["pairs"]),
+        tuple(tuple(_decode_test(t) for t in _list(member)) for member in _list(data["members"])),
+        _int(data["low"]),
+        None if high is None else _int(high),
+    )
+
+
+def _decode_leaf(data: Any) -> _Leaf:
+    number, where = _pair(data)
+    return _Leaf(_int(number), _str(where))
+
+
+def _encode_set(values: frozenset[str] | None) -> list[str] | None:
+    return None if values is None else sorted(values)
+
+
+def _decode_set(data: Any) -> frozenset[str] | None:
+    return None if data is None else frozenset(map(_str, _list(data)))
+
+
+def _dict(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValueError(f"expected an object, found {data!r:.40}")
+    return data
+
+
+def _list(data: Any) -> list[Any]:
+    if not isinstance(data, list):
+        raise ValueError(f"expected a list, found {data!r:.40}")
+    return data
+
+
+def _pair(data: Any) -> list[Any]:
+    found = _list(data)
+    if len(found) != 2:
+        raise ValueError(f"expected two values, found {len(found)}")
+    return found
+
+
+def _str(data: Any) -> str:
+    if not isinstance(data, str):
+        raise ValueError(f"expected a string, found {data!r:.40}")
+    return data
+
+
+def _int(data: Any) -> int:
+    if type(data) is not int:
+        raise ValueError(f"expected an integer, found {data!r:.40}")
+    return data
