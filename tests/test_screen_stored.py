@@ -1,13 +1,15 @@
 """The compiled screen kept in the build folder's cache (``kg.screen.stored``): read back
-as the very program the compiler writes, recompiled when the shapes or the code change,
-and a corrupt or unwritable cache costs a compilation, never a crash or a stale screen."""
+as the very program the compiler writes (and the ontology as encoded), made again when the
+shapes, the ontology or the code change, and a corrupt or unwritable cache costs a
+compilation, never a crash or a stale screen."""
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rdflib import Graph
@@ -18,7 +20,7 @@ from kg import screen
 from kg.build_folder import CACHE
 from kg.namespaces import DEFAULT_BASE
 from kg.pipeline import build
-from kg.screen import stored
+from kg.screen import run, stored
 from kg.screen.program import _Combination, _Program
 
 from .conftest import TEST_CORPUS
@@ -128,37 +130,97 @@ def test_another_base_is_compiled_for_itself(tmp_path: Path, compilations: list[
     assert screen.program("http://example.org/kg/") != screen.program(DEFAULT_BASE)
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [
-        "",
-        "{not json",
-        "\xff\xfe",
-        "[]",
-        '{"key": "KEY"}',
-        '{"key": "KEY", "program": {"focus": 1, "queries": [], "checks": []}}',
-        '{"key": "KEY", "program": {"focus": "", "queries": [{"sparql": "x"}], "checks": []}}',
-        '{"key": "KEY", "program": {"focus": "", "queries": [], '
-        '"checks": [["s", {"rule": "nor", "pairs": "", "members": [], "low": 0, "high": null}]]}}',
-        '{"key": "KEY", "program": {"focus": "", "queries": [], "checks": [["s", {"leaf": [1]}]]}}',
-    ],
-    ids=[
-        "empty", "truncated", "not-utf8", "not-an-object", "no-program", "bad-focus",
-        "bad-query", "bad-rule", "bad-leaf",
-    ],
-)  # fmt: skip
+def _replaced(data: Any, path: tuple[str | int, ...], value: Any) -> Any:
+    """A copy of the stored JSON with the value at ``path`` replaced."""
+    copy = json.loads(json.dumps(data))
+    node = copy
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+    return copy
+
+
+DAMAGES: dict[str, Callable[[Any], bytes]] = {
+    "empty": lambda good: b"",
+    "truncated": lambda good: json.dumps(good).encode("utf-8")[:-100],
+    "not-utf8": lambda good: b"\xff\xfe" + json.dumps(good).encode("utf-8"),
+    "not-an-object": lambda good: b"[]",
+    "no-program": lambda good: json.dumps({**good, "program": None}).encode(),
+    "no-ontology": lambda good: json.dumps(
+        {"key": good["key"], "program": good["program"]}
+    ).encode(),
+    "bad-ontology": lambda good: json.dumps(_replaced(good, ("ontology", "typed"), "x")).encode(),
+    "bad-focus": lambda good: json.dumps(_replaced(good, ("program", "focus"), 1)).encode(),
+    "bad-query": lambda good: json.dumps(_replaced(good, ("program", "queries", 0), {})).encode(),
+    "bad-leaf": lambda good: json.dumps(
+        _replaced(good, ("program", "queries", 0, "leaf"), [1])
+    ).encode(),
+    "bad-rule": lambda good: json.dumps(
+        _replaced(
+            good,
+            ("program", "checks"),
+            [["s", {"rule": "nor", "pairs": "", "members": [], "low": 0, "high": None}]],
+        )
+    ).encode(),
+    "bad-id": lambda good: json.dumps(
+        _replaced(good, ("program", "checks"), [["s", {"leaf": [True, "k"]}]])
+    ).encode(),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
 def test_a_corrupt_cache_is_compiled_again_and_rewritten(
     tmp_path: Path, compilations: list[int], damage: str
 ) -> None:
     screen.prepare(tmp_path)
-    good = screen.program()
-    key = _stored_key(tmp_path)
-    (tmp_path / stored.FILE).write_bytes(damage.replace("KEY", key).encode("latin-1"))
+    good, ontology = screen.program(), run._ontology(DEFAULT_BASE)
+    path = tmp_path / stored.FILE
+    path.write_bytes(DAMAGES[damage](json.loads(path.read_text("utf-8"))))
     screen._forget()
     screen.prepare(tmp_path)
     assert compilations == [1, 1]
-    assert screen.program() == good
-    assert stored.decode(json.loads((tmp_path / stored.FILE).read_text("utf-8"))["program"]) == good
+    assert screen.program() == good and run._ontology(DEFAULT_BASE) == ontology
+    assert stored.decode(json.loads(path.read_text("utf-8"))["program"]) == good
+
+
+def test_the_ontology_is_read_with_the_program_not_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    screen.prepare(tmp_path)
+    ontology = run._ontology(DEFAULT_BASE)
+    assert "ClinicalTrial" in ontology.ntriples
+    screen._forget()
+    parsed = kg.validate._parsed
+
+    def no_ontology(names: tuple[str, ...], base: str) -> Graph:
+        assert names == ("shapes.ttl",), "the ontology was parsed again"
+        return parsed(names, base)
+
+    monkeypatch.setattr(kg.validate, "_parsed", no_ontology)
+    screen.prepare(tmp_path)
+    assert run._ontology(DEFAULT_BASE) == ontology
+
+
+def test_a_changed_ontology_is_encoded_again(
+    tmp_path: Path, compilations: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    screen.prepare(tmp_path)
+    screen._forget()
+    read, parsed = kg.validate._read, kg.validate._parsed
+    extra = "<https://example.org/new> a <http://www.w3.org/2002/07/owl#Class> .\n"
+
+    def changed_text(name: str, base: str) -> str:
+        return read(name, base) + (extra if name == "units.ttl" else "")
+
+    def changed_graph(names: tuple[str, ...], base: str) -> Graph:
+        graph = parsed(names, base)
+        return graph + Graph().parse(data=extra) if "units.ttl" in names else graph
+
+    monkeypatch.setattr(kg.validate, "_read", changed_text)
+    monkeypatch.setattr(kg.validate, "_parsed", changed_graph)
+    screen.prepare(tmp_path)
+    assert compilations == [1, 1]
+    assert "https://example.org/new" in run._ontology(DEFAULT_BASE).ntriples
 
 
 def test_a_cache_that_cannot_be_written_only_costs_the_compilation(

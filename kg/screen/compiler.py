@@ -19,7 +19,7 @@ from rdflib.term import Node
 from kg import prebinding, validate
 from kg.build_plan import code_fingerprint
 from kg.namespaces import DEFAULT_BASE
-from kg.screen import stored
+from kg.screen import run, stored
 from kg.screen.errors import UnsupportedShapes
 from kg.screen.functions import _FUNCTION
 from kg.screen.native import native
@@ -558,8 +558,9 @@ _PROGRAMS: dict[str, _Program | UnsupportedShapes] = {}
 
 def _compiled(base: str, folder: Path | None = None) -> _Program | UnsupportedShapes:
     """The shipped shapes compiled for ``base``, once per process; with ``folder`` (a build
-    folder's cache), read from there when compiled by an earlier run of the same code on
-    the same shapes (``kg.screen.stored``), else compiled and stored there."""
+    folder's cache), read from there (with the encoded ontology) when an earlier run of the
+    same code on the same shapes and ontology stored them (``kg.screen.stored``), else
+    compiled and stored there."""
     found = _PROGRAMS.get(base)
     if found is None:
 
@@ -572,20 +573,24 @@ def _compiled(base: str, folder: Path | None = None) -> _Program | UnsupportedSh
             except UnsupportedShapes as error:
                 found = error
         else:
-            wanted = stored.key(validate._read("shapes.ttl", base), base, code_fingerprint())
-            found = stored.compiled(folder, wanted, compile)
+            texts = [validate._read(name, base) for name in ("shapes.ttl", *run._ONTOLOGY)]
+            wanted = stored.key(texts, base, code_fingerprint())
+            found, ontology = stored.screen(folder, wanted, compile, lambda: run._ontology(base))
+            run._ONTOLOGIES.setdefault(base, ontology)
         _PROGRAMS[base] = found
     return found
 
 
 def _forget() -> None:
-    """Compile again at the next use (for tests that change the shapes)."""
+    """Compile and encode again at the next use (for tests that change the shapes)."""
     _PROGRAMS.clear()
+    run._ONTOLOGIES.clear()
 
 
 def prepare(folder: Path, base: str = DEFAULT_BASE) -> None:
-    """Have the shapes for ``base`` compiled, or read from ``folder`` (see ``_compiled``),
-    before the build forks its workers, which then inherit the program."""
+    """Have the shapes for ``base`` compiled and the ontology encoded, or both read from
+    ``folder`` (see ``_compiled``), before the build forks its workers, which then inherit
+    them."""
     _compiled(base, folder)
 
 

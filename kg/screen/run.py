@@ -4,7 +4,6 @@ run on it, and their answers combined into the (shape, focus node) pairs that ma
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from functools import cache
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -107,10 +106,18 @@ class _Run:
         return flagged
 
 
-@cache
+_ONTOLOGY = ("claimkg.ttl", "units.ttl")
+_ONTOLOGIES: dict[str, _Encoded] = {}
+"""The ontology encoded for each base IRI in this process (or read with the compiled
+screen from a build folder: ``kg.screen.stored``)."""
+
+
 def _ontology(base: str) -> _Encoded:
     """Encoded once per process: every article is checked against the same ontology."""
-    return _encode(validate._parsed(("claimkg.ttl", "units.ttl"), base))
+    encoded = _ONTOLOGIES.get(base)
+    if encoded is None:
+        encoded = _ONTOLOGIES[base] = _encode(validate._parsed(_ONTOLOGY, base))
+    return encoded
 
 
 _CONTEXTS: dict[frozenset[tuple[Node, Node, Node]], _Encoded] = {}

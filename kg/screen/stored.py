@@ -1,18 +1,20 @@
 """The compiled screen kept on disk, in the build folder's cache, between runs.
 
 Compiling the shapes costs ~0.3 s of CPU (rdflib parses each SHACL-SPARQL select with
-pyparsing), more than the rest of rebuilding one changed article; every ``kg build`` paid
-it again. The program is a few hundred frozen dataclasses of strings, so it is written as
-JSON (``cache/screen.json``) and read back in a few milliseconds.
+pyparsing), and parsing the ontology the screen loads beside each article ~0.03 s: more
+than the rest of rebuilding one changed article, and every ``kg build`` paid them again.
+The program is a few hundred frozen dataclasses of strings and the encoded ontology one
+N-Triples text, so both are written as JSON (``cache/screen.json``) and read back in a few
+milliseconds.
 
-The file holds the key it was compiled under: the shapes' text as validation reads it
-(rebased), the base IRI, claimkg's code and schema (``kg.build_plan.code_fingerprint``:
-every module, the screen's compiler too), and the versions of the libraries whose parsing
-or rendering the compiled queries depend on. A file under another key, or one that does
-not read back as a program (corrupt, truncated, another format), is ignored and rewritten;
-a folder that cannot be written only costs the compilation. Shapes the compiler refuses
-are stored as the refusal, so that they too are decided once. Why JSON, not pickle: see
-``docs/decisions/0024-compiled-screen-on-disk.md``.
+The file holds the key it was made under: the texts of the shapes and of the ontology as
+validation reads them (rebased), the base IRI, claimkg's code and schema
+(``kg.build_plan.code_fingerprint``: every module, the screen's compiler too), and the
+versions of the libraries whose parsing or rendering the compiled queries depend on. A file
+under another key, or one that does not read back (corrupt, truncated, another format), is
+ignored and rewritten; a folder that cannot be written only costs the compilation. Shapes
+the compiler refuses are stored as the refusal, so that they too are decided once. Why
+JSON, not pickle: see ``docs/decisions/0024-compiled-screen-on-disk.md``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +35,17 @@ import rdflib
 from kg.screen.errors import UnsupportedShapes
 from kg.screen.native import _QuoteCheck
 from kg.screen.program import _Check, _Combination, _Leaf, _Program, _Query, _Test
+from kg.screen.terms import _Encoded
 
 FILE = "screen.json"
 _RULES = frozenset(("or", "xone", "and", "not", "qualified"))  # kg.screen.run._RULES
-_FORMAT = 1
+_FORMAT = 2
 """Raised when the file's layout changes (the code fingerprint changes then too)."""
 
 
-def key(shapes: str, base: str, code: str) -> str:
-    """What a stored program was compiled from: shapes text, base, code and libraries."""
+def key(texts: Sequence[str], base: str, code: str) -> str:
+    """What a stored screen was made from: the shapes' and ontology's texts, base, code and
+    libraries."""
     parts = [
         f"format {_FORMAT}",
         f"python {sys.version_info[:2]}",
@@ -50,39 +54,58 @@ def key(shapes: str, base: str, code: str) -> str:
         f"pyparsing {pyparsing.__version__}",
         f"code {code}",
         f"base {base}",
-        shapes,
+        *(f"{len(text)}\n{text}" for text in texts),
     ]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
-def compiled(
-    folder: Path, wanted: str, compile: Callable[[], _Program]
-) -> _Program | UnsupportedShapes:
-    """The program stored in ``folder`` under the key ``wanted``; else ``compile()``'s,
-    stored there for the next run (as is its ``UnsupportedShapes``)."""
+Compiled = _Program | UnsupportedShapes
+
+
+def screen(
+    folder: Path,
+    wanted: str,
+    compile: Callable[[], _Program],
+    ontology: Callable[[], _Encoded],
+) -> tuple[Compiled, _Encoded]:
+    """The program and the encoded ontology stored in ``folder`` under the key ``wanted``;
+    else ``compile()``'s (or its ``UnsupportedShapes``) and ``ontology()``, stored there for
+    the next run."""
     path = folder / FILE
-    stored = _read(path, wanted)
-    if stored is not None:
-        return stored
-    result: _Program | UnsupportedShapes
+    found = _read(path, wanted)
+    if found is not None:
+        return found
+    result: Compiled
     try:
         result = compile()
         body: dict[str, Any] = {"program": encode(result)}
     except UnsupportedShapes as error:
         result, body = error, {"unsupported": str(error)}
+    encoded = ontology()
+    body["ontology"] = {
+        "ntriples": encoded.ntriples,
+        "disagreeing": sorted(encoded.disagreeing),
+        "typed": sorted(encoded.typed),
+    }
     _write(path, {"key": wanted, **body})
-    return result
+    return result, encoded
 
 
-def _read(path: Path, wanted: str) -> _Program | UnsupportedShapes | None:
-    """The stored answer under ``wanted``, or None (no file, another key, unreadable)."""
+def _read(path: Path, wanted: str) -> tuple[Compiled, _Encoded] | None:
+    """The stored screen under ``wanted``, or None (no file, another key, unreadable)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or data.get("key") != wanted:
             return None
+        found = _dict(data["ontology"])
+        ontology = _Encoded(
+            _str(found["ntriples"]),
+            frozenset(map(_str, _list(found["disagreeing"]))),
+            frozenset(map(_str, _list(found["typed"]))),
+        )
         if "unsupported" in data:
-            return UnsupportedShapes(_str(data["unsupported"]))
-        return decode(data["program"])
+            return UnsupportedShapes(_str(data["unsupported"])), ontology
+        return decode(data["program"]), ontology
     except (OSError, ValueError, KeyError, TypeError):  # JSONDecodeError, UnicodeError too
         return None
 
