@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
@@ -250,10 +251,38 @@ def kgx_nodes(shared: Graph) -> tuple[str, dict[str, str]]:
 
 def kgx_edges(remap: Mapping[str, str], parts: Iterable[str]) -> str:
     """``edges.tsv`` from every unit's ``edge_part``, entities by their KGX ids."""
+    return _tsv(EDGE_COLUMNS, _edge_rows(remap, parts))
+
+
+def _edge_rows(remap: Mapping[str, str], parts: Iterable[str]) -> list[dict[str, str]]:
     rows = [row for part in parts for row in csv.DictReader(
         io.StringIO(part), EDGE_COLUMNS, delimiter="\t")]  # fmt: skip
     for row in rows:
         row["subject"] = remap.get(row["subject"], row["subject"])
         row["object"] = remap.get(row["object"], row["object"])
-    rows.sort(key=lambda row: row["id"].rsplit("#edge-", 1)[0])  # by claim, as render_kgx
-    return _tsv(EDGE_COLUMNS, rows)
+    rows.sort(key=_edge_order)  # by claim, as render_kgx
+    return rows
+
+
+def _edge_order(row: Mapping[str, str]) -> str:
+    return row["id"].rsplit("#edge-", 1)[0]
+
+
+def edge_block(remap: Mapping[str, str], part: str) -> dict[str, str]:
+    """One unit's rows of ``edges.tsv`` (no header), with the first and last row's place in
+    the file's order: blocks whose places follow each other are the file's rows in order,
+    without parsing them again (``edges_from_blocks``)."""
+    rows = _edge_rows(remap, [part])
+    body = _tsv(EDGE_COLUMNS, rows).split("\n", 1)[1]
+    first, last = (_edge_order(rows[0]), _edge_order(rows[-1])) if rows else ("", "")
+    return {"first": first, "last": last, "rows": body}
+
+
+def edges_from_blocks(blocks: Sequence[Mapping[str, str]]) -> str | None:
+    """``edges.tsv`` as the blocks' rows one after another, or None when their places
+    overlap (then ``kgx_edges`` sorts every row)."""
+    filled = [b for b in blocks if b["rows"]]
+    if any(a["last"] > b["first"] for a, b in itertools.pairwise(filled)):
+        return None
+    header = _tsv(EDGE_COLUMNS, [])
+    return header + "".join(b["rows"] for b in filled)

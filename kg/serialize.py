@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyoxigraph as ox
 from rdflib import Dataset, Graph, Literal, URIRef, plugin
@@ -30,7 +30,7 @@ from rdflib.serializer import Serializer
 from rdflib.term import Node, _is_valid_uri
 
 from kg.build import BuiltCorpus
-from kg.kgx import kgx_edges, kgx_nodes
+from kg.kgx import edge_block, edges_from_blocks, kgx_edges, kgx_nodes
 
 # the names of the files written here, kept light for the command line (re-exported)
 from kg.outputs import FORMATS as FORMATS
@@ -306,7 +306,18 @@ def write_corpus_outputs(
         # kept beside the first shared graph: it depends on the shared unit and the prefixes
         kept = _cached(shared_files[0], f"kgx-{_short_digest(prefixes)}.json", nodes_and_ids)
         cached = json.loads(kept.read_bytes())
-        edges = kgx_edges(cached["ids"], (p.read_text(encoding="utf-8") for p in parts))
+        ids = cached["ids"]
+
+        def block(part: Path) -> bytes:
+            rows = edge_block(ids, part.read_text(encoding="utf-8"))
+            return json.dumps(rows, sort_keys=True).encode("utf-8")
+
+        suffix = f"kgx-{_short_digest(ids)}.json"
+        blocks = [json.loads(_cached(p, suffix, functools.partial(block, p)).read_bytes())
+                  for p in parts]  # fmt: skip
+        edges = edges_from_blocks(blocks)
+        if edges is None:  # the articles' claims interleave in the order of ids
+            edges = kgx_edges(ids, (p.read_text(encoding="utf-8") for p in parts))
         files = {"nodes.tsv": cached["nodes"], "edges.tsv": edges}
         say(f"rendered kgx from the units' edges ({time.perf_counter() - clock:.1f} s)")
         for name, text in files.items():
@@ -386,10 +397,29 @@ def _concatenate(
                 continue
             if not first:
                 sink.write(between)
-            with part.open("rb") as source:
-                shutil.copyfileobj(source, sink, 1 << 20)
+            _copy(part, sink)
             first = False
         sink.write(tail)
+
+
+def _copy(part: Path, sink: BinaryIO) -> None:
+    """``part`` appended to ``sink`` by the kernel (``copy_file_range``: no copy through
+    Python's buffers), or by ``shutil`` where the system or file system cannot."""
+    with part.open("rb") as source:
+        copy_range = getattr(os, "copy_file_range", None)
+        if copy_range is not None:
+            sink.flush()
+            start = sink.seek(0, os.SEEK_END)
+            try:
+                while copy_range(source.fileno(), sink.fileno(), 1 << 30):
+                    pass  # each call moves both files' offsets; 0 at the end of the source
+                sink.seek(0, os.SEEK_END)
+                return
+            except OSError:  # EXDEV, ENOSYS, EINVAL on some file systems: copy it here
+                sink.seek(start)
+                sink.truncate()
+                source.seek(0)
+        shutil.copyfileobj(source, sink, 1 << 20)
 
 
 def _cached(source: Path, suffix: str, render: Callable[[], bytes]) -> Path:
@@ -413,9 +443,10 @@ def _short_digest(items: Mapping[str, str]) -> str:
 
 
 def _write_nquads(graphs: Sequence[GraphFile], out: Path) -> None:
-    with out.open("wb") as sink:
-        for graph in graphs:
-            sink.write(nquads_of(graph.path, graph.name))
+    """Each graph's N-Quads kept beside its N-Triples (its name is fixed by the unit's key,
+    which holds the base IRI), then copied in order."""
+    parts = [_cached(g.path, "nq", functools.partial(nquads_of, g.path, g.name)) for g in graphs]
+    _concatenate(out, parts)
 
 
 def nquads_of(ntriples: Path, graph_name: str) -> bytes:

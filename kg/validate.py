@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import cast
 
-from pyshacl import validate
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH
 from rdflib.plugins.sparql import prepareQuery
@@ -180,6 +179,8 @@ def _pyshacl(data: Graph, core_shapes: Graph) -> tuple[bool, Graph]:
     """pySHACL's verdict and report. Its SPARQL constraints may raise on the data (rdflib's
     SUBSTR on a decimal): then the rest is validated without them, and each is reported as
     a constraint that could not be checked. A shapes graph pySHACL refuses is reported too."""
+    from pyshacl import validate  # 0.2 s to import: only when the screen suspects something
+
     try:
         conforms, report, _ = validate(
             data, shacl_graph=core_shapes, advanced=True, allow_warnings=False, inference="none"

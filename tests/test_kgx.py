@@ -23,7 +23,15 @@ from typing import Any
 import pytest
 
 from kg.build import BuiltCorpus
-from kg.kgx import PREFERRED_ID_PREFIXES, PROVIDED_BY, render_kgx
+from kg.kgx import (
+    EDGE_COLUMNS,
+    PREFERRED_ID_PREFIXES,
+    PROVIDED_BY,
+    edge_block,
+    edges_from_blocks,
+    kgx_edges,
+    render_kgx,
+)
 from kg.load import Corpus
 from kg.resources import ontology_file
 
@@ -201,3 +209,26 @@ def test_edges_carry_knowledge_sources_and_specific_predicates(
     assert all(e["object_direction_qualifier"] == "decreased" for e in inhibits)
     adverse = [e for e in edges if e["predicate"] == "biolink:has_adverse_event"]
     assert adverse and all(e["original_predicate"] == "ckg:isAssociatedWith" for e in adverse)
+
+
+def _edge_part(*claims: str) -> str:
+    """A unit's cached edges (no header) for claims of these ids, subject ``claimkg:a``."""
+    rows = [{"id": f"https://w3id.org/claimkg/id/claim/{c}#edge-0", "subject": "claimkg:a",
+             "predicate": "biolink:related_to", "object": "claimkg:b"} for c in claims]  # fmt: skip
+    buffer = io.StringIO()
+    csv.DictWriter(buffer, EDGE_COLUMNS, delimiter="\t", lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def test_edges_from_blocks_are_the_sorted_edges_or_none_when_the_claims_interleave() -> None:
+    ids = {"claimkg:a": "CHEBI:1"}
+    ordered = [_edge_part("x/1", "x/2"), _edge_part(), _edge_part("y/1")]
+    blocks = [edge_block(ids, part) for part in ordered]
+    assert edges_from_blocks(blocks) == kgx_edges(ids, ordered)
+    assert "CHEBI:1" in kgx_edges(ids, ordered) and "claimkg:a" not in kgx_edges(ids, ordered)
+    # "x-z" sorts before "x/": folder order and the order of claim ids disagree
+    interleaved = [_edge_part("x/1", "x/3"), _edge_part("x-z/2")]
+    assert edges_from_blocks([edge_block(ids, part) for part in interleaved]) is None
+    rows = kgx_edges(ids, interleaved).splitlines()[1:]
+    claims = [row.split("\t")[0].split("/claim/")[1].split("#")[0] for row in rows]
+    assert claims == ["x-z/2", "x/1", "x/3"]
