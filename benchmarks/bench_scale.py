@@ -186,9 +186,9 @@ def measure(
             f"{disk:.1f} / {memory:.1f} / {parse:.1f}",
         "peak memory, default / N-Quads (MB)":
             f"{cold['peak_mb']:.0f} / {cold_nq['peak_mb']:.0f}",
-        "rebuild one article, default: wall / CPU, process included (s)":
+        "rebuild one article, default: wall of the build / CPU of the process (s)":
             f"{again['wall']:.2f} / {again['cpu']:.2f} ({again['rebuilt']} unit)",
-        "build with nothing changed: wall / CPU (s)":
+        "build with nothing changed: wall of the build / CPU of the process (s)":
             f"{unchanged['wall']:.2f} / {unchanged['cpu']:.2f} ({unchanged['rebuilt']} units)",
     }  # fmt: skip
     store = ox.Store()
