@@ -11,8 +11,9 @@ from the cached per-unit files; the store is updated graph by graph.
 
 Layout of the build folder: ``cache/manifest.json`` (the corpus, unit → key and counts,
 the output files), ``cache/units/NAME/KEY/`` (sorted N-Triples per graph, nanopublications
-as N-Quads, each graph's blocks of the corpus files: decision 0025), ``cache/files.json`` (each corpus file's digest by its stat, ``FileIndex``),
-``store/`` (Oxigraph), and the output files of ``kg.serialize``. The folder
+as N-Quads, each graph's blocks of the corpus files: decision 0025), ``cache/files.json``
+(each corpus file's digest by its stat, ``FileIndex``), ``store/`` (Oxigraph), and the
+output files of ``kg.serialize``. The folder
 belongs to one corpus, and its outputs are replaced as one set (``kg.build_folder``): a
 refused or stopped build leaves it as it was.
 """
