@@ -120,11 +120,12 @@ def _kg(*args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
 
 @pytest.fixture(scope="module")
 def big_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One synthetic article of 600 claims: a build that lasts long enough to interrupt."""
+    """Four synthetic articles of 600 claims: a rebuild of them all lasts long enough to
+    interrupt (one such article alone was rebuilt before the signal arrived)."""
     out = tmp_path_factory.mktemp("big") / "corpus"
     subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "synthetic_corpus.py"), str(out),
-         "--articles", "1", "--claims", "600"],
+         "--articles", "4", "--claims", "600"],
         check=True, capture_output=True,
     )  # fmt: skip
     return out
@@ -145,10 +146,11 @@ def test_ctrl_c_during_a_build_is_exit_130_and_leaves_the_build_folder_as_it_was
     out = tmp_path / "b"
     assert main(["build", "--corpus", str(big_corpus), "--out", str(out), "-q"]) == EXIT_OK
     before = _tree(out)
-    claims = next((big_corpus / "synthetic-00001" / "claims").glob("*.yaml"))
-    original = claims.read_text(encoding="utf-8")
+    files = sorted(big_corpus.glob("synthetic-*/claims/*.yaml"))
+    originals = {path: path.read_text(encoding="utf-8") for path in files}
     try:
-        claims.write_text(original + "\n", encoding="utf-8")  # the article is stale again
+        for path, text in originals.items():
+            path.write_text(text + "\n", encoding="utf-8")  # every article is stale again
         process = _kg("build", "--corpus", str(big_corpus), "--out", str(out),
                       stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
         assert process.stderr is not None
@@ -161,7 +163,8 @@ def test_ctrl_c_during_a_build_is_exit_130_and_leaves_the_build_folder_as_it_was
         err = line + process.stderr.read().decode()
         assert process.wait(timeout=60) == EXIT_INTERRUPTED, err
     finally:
-        claims.write_text(original, encoding="utf-8")
+        for path, text in originals.items():
+            path.write_text(text, encoding="utf-8")
     assert "Traceback" not in err and "interrupted" in err
     assert _tree(out) == before
 
