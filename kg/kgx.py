@@ -228,16 +228,8 @@ def render_kgx(graph: Graph) -> dict[str, str]:
 def edge_part(graph: Graph, entities: Graph) -> str:
     """One unit's edges as TSV rows without a header, subjects and objects by their
     ``claimkg:`` id (``node_id``): the build caches this beside the unit's N-Triples, and
-    ``kgx_from_parts`` maps them to the corpus's KGX ids, which depend on the links."""
+    ``kgx_edges`` maps them to the corpus's KGX ids, which depend on the links."""
     return _tsv(EDGE_COLUMNS, edge_rows(graph, {}, entities)).split("\n", 1)[1]
-
-
-def kgx_from_parts(shared: Graph, parts: Iterable[str]) -> dict[str, str]:
-    """The two KGX files from the shared graph (the entities, with the corpus's prefixes
-    bound) and every unit's ``edge_part``: the same rows as ``render_kgx`` of the union,
-    without building the union in memory."""
-    nodes, remap = kgx_nodes(shared)
-    return {"nodes.tsv": nodes, "edges.tsv": kgx_edges(remap, parts)}
 
 
 def kgx_nodes(shared: Graph) -> tuple[str, dict[str, str]]:
