@@ -34,8 +34,10 @@ shape:ClosedClaimShape a sh:NodeShape ; sh:targetClass ckg:Claim ; sh:closed tru
 
 
 @pytest.fixture(autouse=True)
-def fresh() -> Iterator[None]:
-    """Each test starts with nothing compiled in this process, and leaves nothing."""
+def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts with nothing compiled in this process, and leaves nothing; the
+    screen shipped with the package is out of the way (``test_screen_shipped.py``)."""
+    monkeypatch.setattr(stored, "SHIPPED", tmp_path / "not-shipped.json")
     screen._forget()
     yield
     screen._forget()

@@ -560,7 +560,8 @@ def _compiled(base: str, folder: Path | None = None) -> _Program | UnsupportedSh
     """The shipped shapes compiled for ``base``, once per process; with ``folder`` (a build
     folder's cache), read from there (with the encoded ontology) when an earlier run of the
     same code on the same shapes and ontology stored them (``kg.screen.stored``), else
-    compiled and stored there."""
+    taken from the package's shipped screen when it was made from the same shapes, ontology
+    and compiler, else compiled; either stored there."""
     found = _PROGRAMS.get(base)
     if found is None:
 
@@ -573,9 +574,12 @@ def _compiled(base: str, folder: Path | None = None) -> _Program | UnsupportedSh
             except UnsupportedShapes as error:
                 found = error
         else:
-            texts = [validate._read(name, base) for name in ("shapes.ttl", *run._ONTOLOGY)]
+            texts = stored.texts(base)
             wanted = stored.key(texts, base, code_fingerprint())
-            found, ontology = stored.screen(folder, wanted, compile, lambda: run._ontology(base))
+            shipped = stored.key(texts, base, stored.compiler_code())
+            found, ontology = stored.screen(
+                folder, wanted, compile, lambda: run._ontology(base), shipped
+            )
             run._ONTOLOGIES.setdefault(base, ontology)
         _PROGRAMS[base] = found
     return found

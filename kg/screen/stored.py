@@ -15,6 +15,13 @@ under another key, or one that does not read back (corrupt, truncated, another f
 ignored and rewritten; a folder that cannot be written only costs the compilation. Shapes
 the compiler refuses are stored as the refusal, so that they too are decided once. Why
 JSON, not pickle: see ``docs/decisions/0024-compiled-screen-on-disk.md``.
+
+A build into an empty folder need not compile either: the package ships the bundled shapes
+compiled for the default base, with the ontology encoded (``SHIPPED``, made by ``ship()``),
+under a key of their texts, the libraries and the code that compiles them (``COMPILER``),
+so that it is used only where compiling now would give the same; the build folder's file is
+then written from it. ``tests/test_screen_shipped.py`` fails when it is out of date.
+Why shipped, not a user cache folder: ``docs/decisions/0026-shipped-screen.md``.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +40,24 @@ import pyoxigraph
 import pyparsing
 import rdflib
 
+from kg import validate
+from kg.namespaces import DEFAULT_BASE
+from kg.screen import run
 from kg.screen.errors import UnsupportedShapes
 from kg.screen.native import _QuoteCheck
 from kg.screen.program import _Check, _Combination, _Leaf, _Program, _Query, _Test
-from kg.screen.terms import _Encoded
+from kg.screen.terms import _encode, _Encoded
 
 FILE = "screen.json"
+_PACKAGE = Path(__file__).resolve().parent.parent
+SHIPPED = Path(__file__).with_name("shipped.json")
+"""The bundled shapes compiled for ``DEFAULT_BASE`` and the ontology encoded, under the key
+``shipped_key`` gives them (regenerate: ``python -c "from kg.screen import stored;
+stored.ship()"``)."""
+COMPILER = ("prebinding.py", "validate.py", "namespaces.py", "base_iri.py", "resources.py")
+"""Beside every module of ``kg.screen``, the modules whose code compiles the shapes and
+encodes the ontology (``tests/test_screen_shipped.py`` checks that they are all those the
+compiler imports)."""
 _RULES = frozenset(("or", "xone", "and", "not", "qualified"))  # kg.screen.run._RULES
 _FORMAT = 2
 """Raised when the file's layout changes (the code fingerprint changes then too)."""
@@ -59,6 +79,30 @@ def key(texts: Sequence[str], base: str, code: str) -> str:
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
+def texts(base: str) -> list[str]:
+    """The shapes and the ontology, as validation reads them for ``base``: what a stored
+    screen is made from."""
+    return [validate._read(name, base) for name in ("shapes.ttl", *run._ONTOLOGY)]
+
+
+@cache
+def compiler_code() -> str:
+    """A digest of the code that compiles the shapes and encodes the ontology (not all of
+    claimkg's, as ``code_fingerprint`` is: the shipped screen holds whatever else changes)."""
+    files = sorted(_PACKAGE.glob("screen/*.py")) + [_PACKAGE / name for name in COMPILER]
+    sha = hashlib.sha256()
+    for file in files:
+        data = file.read_bytes()
+        sha.update(f"{file.relative_to(_PACKAGE).as_posix()} {len(data)}\n".encode())
+        sha.update(data)
+    return sha.hexdigest()
+
+
+def shipped_key(base: str) -> str:
+    """The key under which the shipped screen serves ``base``."""
+    return key(texts(base), base, compiler_code())
+
+
 Compiled = _Program | UnsupportedShapes
 
 
@@ -67,28 +111,58 @@ def screen(
     wanted: str,
     compile: Callable[[], _Program],
     ontology: Callable[[], _Encoded],
+    shipped: str | None = None,
 ) -> tuple[Compiled, _Encoded]:
     """The program and the encoded ontology stored in ``folder`` under the key ``wanted``;
-    else ``compile()``'s (or its ``UnsupportedShapes``) and ``ontology()``, stored there for
-    the next run."""
+    else those shipped with the package if they were made under the key ``shipped``; else
+    ``compile()``'s (or its ``UnsupportedShapes``) and ``ontology()``. Either of the last
+    two is stored in ``folder`` for the next run."""
     path = folder / FILE
     found = _read(path, wanted)
     if found is not None:
         return found
-    result: Compiled
-    try:
-        result = compile()
-        body: dict[str, Any] = {"program": encode(result)}
-    except UnsupportedShapes as error:
-        result, body = error, {"unsupported": str(error)}
-    encoded = ontology()
+    found = None if shipped is None else _read(SHIPPED, shipped)
+    if found is None:
+        result: Compiled
+        try:
+            result = compile()
+        except UnsupportedShapes as error:
+            result = error
+        found = result, ontology()
+    _write(path, {"key": wanted, **_body(*found)})
+    return found
+
+
+def _body(result: Compiled, encoded: _Encoded) -> dict[str, Any]:
+    """The stored file's fields beside its key."""
+    body: dict[str, Any]
+    if isinstance(result, UnsupportedShapes):
+        body = {"unsupported": str(result)}
+    else:
+        body = {"program": encode(result)}
     body["ontology"] = {
         "ntriples": encoded.ntriples,
         "disagreeing": sorted(encoded.disagreeing),
         "typed": sorted(encoded.typed),
     }
-    _write(path, {"key": wanted, **body})
-    return result, encoded
+    return body
+
+
+def ship(path: Path = SHIPPED) -> None:
+    """Write the shipped screen: the bundled shapes compiled now for ``DEFAULT_BASE`` and
+    the ontology encoded now (never read from a stored screen), under ``shipped_key``."""
+    from kg.screen.compiler import compile_shapes  # the compiler imports this module
+
+    result: Compiled
+    try:
+        result = compile_shapes(validate._parsed(("shapes.ttl",), DEFAULT_BASE))
+    except UnsupportedShapes as error:
+        result = error
+    encoded = _encode(validate._parsed(run._ONTOLOGY, DEFAULT_BASE))
+    lines = sorted(encoded.ntriples.splitlines(keepends=True))  # rdflib's order is random
+    encoded = _Encoded("".join(lines), encoded.disagreeing, encoded.typed)
+    data = {"key": shipped_key(DEFAULT_BASE), **_body(result, encoded)}
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 def _read(path: Path, wanted: str) -> tuple[Compiled, _Encoded] | None:
