@@ -8,15 +8,14 @@ naming the shape, so validation falls back to pySHACL.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
-from pyparsing import ParseResults
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
-from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.term import Node
 
-from kg import prebinding, validate
+from kg import validate
 from kg.build_plan import code_fingerprint
 from kg.namespaces import DEFAULT_BASE
 from kg.screen import run, stored
@@ -40,6 +39,9 @@ from kg.screen.terms import (
     _trusted_number,
     _well_typed,
 )
+
+if TYPE_CHECKING:  # rdflib's SPARQL parser, pyparsing, kg.prebinding: imported to compile
+    from pyparsing import ParseResults
 
 _TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
 _NODE_KINDS = {
@@ -260,6 +262,8 @@ class _Compiler:
         return key
 
     def _select(self, node: Node, shape: Node, parsed: ParseResults | None = None) -> _Select:
+        from kg import prebinding  # with rdflib's SPARQL parser: see TYPE_CHECKING above
+
         text = self.shapes.value(node, SH.select)
         if not isinstance(text, Literal):
             raise self.fail(shape, "a SPARQL constraint or target without one sh:select")
@@ -456,6 +460,10 @@ class _Compiler:
             high_count = None if high is None else self._count(shape, high)
             return _Combination(test.rule, test.pairs, test.members, low_count, high_count), True
         if predicate == SH.sparql:
+            from rdflib.plugins.sparql.parser import parseQuery  # not for a build
+
+            from kg import prebinding
+
             if path is not None or nested:
                 raise self.fail(shape, "sh:sparql on a property shape or a nested shape")
             if self._deactivated(value):
@@ -558,10 +566,8 @@ _PROGRAMS: dict[str, _Program | UnsupportedShapes] = {}
 
 def _compiled(base: str, folder: Path | None = None) -> _Program | UnsupportedShapes:
     """The shipped shapes compiled for ``base``, once per process; with ``folder`` (a build
-    folder's cache), read from there (with the encoded ontology) when an earlier run of the
-    same code on the same shapes and ontology stored them (``kg.screen.stored``), else
-    taken from the package's shipped screen when it was made from the same shapes, ontology
-    and compiler, else compiled; either stored there."""
+    folder's cache), read with the encoded ontology from there, else from the package's
+    shipped screen, when made from the same inputs (``kg.screen.stored``), else compiled."""
     found = _PROGRAMS.get(base)
     if found is None:
 

@@ -12,20 +12,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
-from pyparsing import ParseResults
 from rdflib import URIRef
 from rdflib.namespace import XSD
 from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
-from rdflib.plugins.sparql.algebra import translateQuery, traverse
-from rdflib.plugins.sparql.parser import parseQuery
-from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Variable
 
 from kg.screen.errors import UnsupportedShapes
 from kg.screen.functions import _FUNCTION, _MIRRORS
 from kg.screen.terms import _decoded
+
+if TYPE_CHECKING:  # rdflib's SPARQL parser is imported when compiling, not with the runner
+    from pyparsing import ParseResults
 
 _TOKEN = re.compile(
     r"(?P<space>\s+|\#[^\n]*)"
@@ -335,6 +335,10 @@ def _patterns(
     each variable that may hold a literal, the predicates it may be read through (None:
     any). A path's ends both count (an inverse path reads its subject; a path that may be
     empty makes them equal)."""
+    from rdflib.plugins.sparql.algebra import translateQuery, traverse
+    from rdflib.plugins.sparql.parser import parseQuery
+    from rdflib.plugins.sparql.parserutils import CompValue
+
     try:
         tree = parseQuery(select) if parsed is None else parsed
         algebra = translateQuery(tree, initNs=namespaces).algebra
