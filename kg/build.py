@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
-from rdflib.plugins.serializers.nquads import _nq_row
 from rdflib.term import Node
 
 from kg import __version__
@@ -45,6 +45,7 @@ from kg.namespaces import (
     rebase_iri,
     reference_iri,
 )
+from kg.ntriples import sorted_nquads, sorted_ntriples
 
 Triple = tuple[Node, Node, Node]
 
@@ -74,15 +75,24 @@ Quad = tuple[Node, Node, Node, URIRef]
 
 @dataclass(frozen=True)
 class BuiltArticle:
-    """One article as RDF: ``graph`` is its named graph (everything it contributes),
-    ``quads`` its context graph and one nanopublication per claim.
+    """One article as RDF: ``triples`` its named graph (everything it contributes, each
+    triple once), ``quads`` its context graph and one nanopublication per claim.
 
-    The nanopublications stay plain quads: a corpus build only writes them out, and adding
-    them to an rdflib Dataset cost more than building the article graph."""
+    Both stay plain tuples of terms: a corpus build writes them out and screens them, and
+    adding them to rdflib's store cost more than making them. ``graph`` and ``nanopubs``
+    build the rdflib objects on first use."""
 
-    graph: Graph
+    triples: tuple[Triple, ...]
     quads: tuple[Quad, ...]
     base: str = DEFAULT_BASE
+
+    @cached_property
+    def graph(self) -> Graph:
+        """The named graph as an rdflib Graph (built on first use)."""
+        graph = Graph()
+        _add(graph, self.triples)
+        _bind(graph, self.base)
+        return graph
 
     @property
     def nanopubs(self) -> Dataset:
@@ -92,9 +102,13 @@ class BuiltArticle:
         _bind(dataset, self.base)
         return dataset
 
+    def ntriples(self) -> str:
+        """The named graph as sorted N-Triples lines, as rdflib writes each."""
+        return sorted_ntriples(self.triples)
+
     def nquads(self) -> str:
         """The nanopublications as N-Quads text, one line per quad, in a stable order."""
-        return "".join(sorted(_nq_row(q[:3], q[3]) for q in self.quads))  # type: ignore[no-untyped-call]
+        return sorted_nquads(self.quads)
 
 
 def decimal(value: Decimal) -> Literal:
@@ -137,10 +151,8 @@ def build_article(article: Article, base: str = DEFAULT_BASE) -> BuiltArticle:
              URIRef(rebase_iri(g, base)))
             for s, p, o, g in quads
         ]  # fmt: skip
-    graph = Graph()
-    _add(graph, (q[:3] for q in quads if not _is_nanopub_bookkeeping(q[3])))
-    _bind(graph, base)
-    return BuiltArticle(graph, tuple(quads), base)
+    kept = (q[:3] for q in quads if not _is_nanopub_bookkeeping(q[3]))
+    return BuiltArticle(tuple(dict.fromkeys(kept)), tuple(quads), base)
 
 
 def build_corpus(corpus: Corpus, base: str = DEFAULT_BASE) -> BuiltCorpus:

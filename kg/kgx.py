@@ -16,6 +16,7 @@ import io
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Protocol
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
@@ -62,6 +63,42 @@ PREFERRED_ID_PREFIXES: dict[URIRef, tuple[str, ...]] = {
 _ENTITY_PREFIX = str(ID["entity/"])
 
 
+class Lookups(Protocol):
+    """The lookups the edges need: an rdflib Graph, or a ``TripleIndex`` of an article's
+    triples (which a build never makes into a Graph)."""
+
+    def value(self, subject: Node, predicate: Node) -> Node | None: ...
+    def objects(self, subject: Node, predicate: Node) -> Iterator[Node]: ...
+    def subjects(self, predicate: Node, obj: Node) -> Iterator[Node]: ...
+    def __contains__(self, triple: tuple[Node, Node, Node]) -> bool: ...
+    def compute_qname(self, uri: str, generate: bool = ...) -> tuple[str, URIRef, str]: ...
+
+
+class TripleIndex:
+    """Triples indexed by subject and predicate, answering ``Lookups`` as a Graph of them
+    would; CURIEs by the prefixes bound in ``namespaces``."""
+
+    def __init__(self, triples: Iterable[tuple[Node, Node, Node]], namespaces: Graph) -> None:
+        self._out: dict[Node, dict[Node, list[Node]]] = {}
+        for s, p, o in triples:
+            self._out.setdefault(s, {}).setdefault(p, []).append(o)
+        self.compute_qname = namespaces.compute_qname
+
+    def value(self, subject: Node, predicate: Node) -> Node | None:
+        found = self._out.get(subject, {}).get(predicate)
+        return found[0] if found else None
+
+    def objects(self, subject: Node, predicate: Node) -> Iterator[Node]:
+        return iter(self._out.get(subject, {}).get(predicate, ()))
+
+    def subjects(self, predicate: Node, obj: Node) -> Iterator[Node]:
+        return (s for s, out in self._out.items() if obj in out.get(predicate, ()))
+
+    def __contains__(self, triple: tuple[Node, Node, Node]) -> bool:
+        s, p, o = triple
+        return o in self._out.get(s, {}).get(p, ())
+
+
 def node_id(iri: Node) -> str:
     """A CURIE for a claimkg IRI (``claimkg:lerociclib``); other IRIs as they are."""
     text = str(iri)
@@ -94,7 +131,7 @@ def node_ids(graph: Graph) -> dict[Node, str]:
     return {node: node_id(node) if i in shared else i for node, i in chosen.items()}
 
 
-def _curie(graph: Graph, iri: Node) -> str:
+def _curie(graph: Graph | Lookups, iri: Node) -> str:
     """A CURIE by the graph's bound prefixes, or the IRI itself when none fits."""
     try:
         prefix, _, name = graph.compute_qname(str(iri), generate=False)
@@ -125,7 +162,7 @@ def node_rows(graph: Graph, ids: Mapping[Node, str] | None = None) -> Iterator[d
         }
 
 
-def _claim_edges(graph: Graph, claim: Node) -> Iterator[tuple[Node, Node, Node]]:
+def _claim_edges(graph: Lookups, claim: Node) -> Iterator[tuple[Node, Node, Node]]:
     """(subject, original predicate, object) entity pairs a claim states or measures."""
     if (claim, RDF.type, CKG.Relation) in graph:
         subject, predicate = graph.value(claim, RDF.subject), graph.value(claim, RDF.predicate)
@@ -156,12 +193,15 @@ def infores(article: str) -> str:
 
 
 def edge_rows(
-    graph: Graph, ids: Mapping[Node, str] | None = None, entities: Graph | None = None
+    graph: Graph | Lookups, ids: Mapping[Node, str] | None = None, entities: Graph | None = None
 ) -> Iterator[dict[str, str]]:
     """Each claim's edges, by claim IRI; ``entities`` (default: ``graph``) gives the
     entities' categories, when ``graph`` holds one article's claims only."""
-    ids = ids if ids is not None else node_ids(entities if entities is not None else graph)
-    kinds = entities if entities is not None else graph
+    if entities is None:
+        assert isinstance(graph, Graph), "the entities of a TripleIndex must be given"
+        entities = graph
+    ids = ids if ids is not None else node_ids(entities)
+    kinds = entities
     for claim in sorted(graph.subjects(RDF.type, CKG.Claim), key=str):
         quote = graph.value(claim, CKG.hasQuote)
         selectors = list(graph.objects(quote, OA.hasSelector)) if quote is not None else []
@@ -225,7 +265,7 @@ def render_kgx(graph: Graph) -> dict[str, str]:
 # ---------------------------------------------------------------- from per-unit parts
 
 
-def edge_part(graph: Graph, entities: Graph) -> str:
+def edge_part(graph: Graph | Lookups, entities: Graph) -> str:
     """One unit's edges as TSV rows without a header, subjects and objects by their
     ``claimkg:`` id (``node_id``): the build caches this beside the unit's N-Triples, and
     ``kgx_edges`` maps them to the corpus's KGX ids, which depend on the links."""

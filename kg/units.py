@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,17 @@ from kg.build_plan import Progress as Progress
 from kg.build_plan import UnitRecord as UnitRecord
 from kg.build_plan import digest as digest
 from kg.errors import CurationError, Problem
-from kg.kgx import edge_part
+from kg.kgx import TripleIndex, edge_part
 from kg.load import SharedInput, load_article, mapping_subjects, reference_subjects
-from kg.namespaces import CKG, DEFAULT_BASE, article_graph_iri, claim_iri, rebase_iri
+from kg.namespaces import (
+    CKG,
+    DEFAULT_BASE,
+    article_graph_iri,
+    bind_prefixes,
+    claim_iri,
+    rebase_iri,
+)
+from kg.ntriples import sorted_ntriples
 from kg.outputs import UNIT_EDGES as EDGES
 from kg.validate import Violation, validate_graph
 
@@ -151,28 +160,30 @@ def _article_unit(plan: Plan) -> UnitResult:
     stages.on = stages.on or len(article.claims) >= _STAGES_FROM
     stages.next(f"loaded {len(article.claims):,} claims", "building the graph")
     built = build_article(article, base)
-    stages.next(f"built {len(built.graph):,} triples", "validating them")
-    result = validate_graph(built.graph, base, context=WORKER["context"])
+    stages.next(f"built {len(built.triples):,} triples", "validating them")
+    result = validate_graph(built.triples, base, context=WORKER["context"])
     stages.next("validated", "writing the cache" if result.conforms else None)
     if not result.conforms:
         return UnitResult(plan.name, None, [], list(result.violations))
     folder = _unit_folder(plan.name, plan.key)
     name = str(rebased(article_graph_iri(article.id), base))
-    files = {name: _write_sorted_nt(folder, "graph.nt", built.graph)}
+    (folder / "graph.nt").write_text(built.ntriples(), encoding="utf-8")
+    files = {name: "graph.nt"}
     (folder / "nanopubs.nq").write_text(built.nquads(), encoding="utf-8")
-    (folder / EDGES).write_text(edge_part(built.graph, WORKER["context"]), encoding="utf-8")
+    index = TripleIndex(built.triples, _namespaces(base))
+    (folder / EDGES).write_text(edge_part(index, WORKER["context"]), encoding="utf-8")
     _seal(folder)
     claim_class = rebased(CKG.Claim, base)
     types = Counter(
         str(t).rsplit("/", 1)[-1]
-        for claim in built.graph.subjects(RDF.type, claim_class)
-        for t in built.graph.objects(claim, RDF.type)
+        for claim in index.subjects(RDF.type, claim_class)
+        for t in index.objects(claim, RDF.type)
         if t != claim_class
     )
     digests = _claim_digests(folder.parent / plan.key / files[name], base, article.id)
     record = UnitRecord(
         plan.key, files, "nanopubs.nq", dict(types), len(article.references),
-        len(built.graph), sorted(reference_subjects(article)), claim_digests=digests,
+        len(built.triples), sorted(reference_subjects(article)), claim_digests=digests,
     )  # fmt: skip
     stages.next("cached", None)
     return UnitResult(plan.name, record, [], [])
@@ -232,7 +243,11 @@ def _seal(folder: Path) -> None:
 
 
 def _write_sorted_nt(folder: Path, name: str, graph: Graph) -> str:
-    lines = graph.serialize(format="nt11").splitlines()
-    text = "\n".join(sorted(line for line in lines if line.strip())) + "\n"
-    (folder / name).write_text(text, encoding="utf-8")
+    (folder / name).write_text(sorted_ntriples(graph), encoding="utf-8")
     return name
+
+
+@cache
+def _namespaces(base: str) -> Graph:
+    """A graph with nothing but the prefixes an article's graph binds (for its CURIEs)."""
+    return bind_prefixes(Graph(), base)

@@ -14,21 +14,23 @@ as before and stays the only source of violation reports.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH
-from rdflib.plugins.sparql import prepareQuery
-from rdflib.plugins.sparql.parser import parseQuery
-from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import ResultRow
 from rdflib.term import Identifier, Node
 
-from kg import prebinding
 from kg.namespaces import CKG, DEFAULT_BASE, OA, bind_prefixes, rebase_turtle
 from kg.resources import ontology_file
+
+if TYPE_CHECKING:  # rdflib's SPARQL engine is imported where a query runs, not by a build
+    from rdflib.plugins.sparql.sparql import Query
+
+Triple = tuple[Node, Node, Node]
 
 
 @dataclass(frozen=True)
@@ -99,13 +101,19 @@ def _copy(graph: Graph) -> Graph:
 
 @cache
 def _prepared(select: str) -> Query:
+    from rdflib.plugins.sparql import prepareQuery
+
     return prepareQuery(select)
 
 
 def validate_graph(
-    graph: Graph, base: str = DEFAULT_BASE, context: Graph | None = None, screen: bool = True
+    graph: Graph | Collection[Triple],
+    base: str = DEFAULT_BASE,
+    context: Graph | None = None,
+    screen: bool = True,
 ) -> ValidationResult:
-    """Validate ``graph``; ``conforms`` is False when any shape is violated.
+    """Validate ``graph`` (a Graph or its triples: the screen needs no Graph, so a clean
+    article's triples never become one); ``conforms`` is False when any shape is violated.
 
     With ``screen`` (the default) the sound screen of ``kg/screen/`` runs first: it finds
     every (shape, focus node) pair pySHACL could report, and more. When it finds none, the
@@ -130,6 +138,8 @@ def validate_graph(
     """
     if screen and _screened_clean(graph, base, context):
         return ValidationResult(True, (), _conforming_report(base))
+    if not isinstance(graph, Graph):
+        graph = _graph_of(graph, base)
     data = Graph()
     for part in (graph, context or (), _parsed(("claimkg.ttl", "units.ttl"), base)):
         for triple in part:
@@ -218,6 +228,10 @@ def _whole_graph(shapes: Graph) -> dict[tuple[Node, Node], tuple[str, str]]:
     node shape without sh:target (a SPARQL target), not used inside another shape; and the
     report needs nothing this runner does not write (no severity, no deactivation, no
     ?failure or ?path, no message variable other than {?value})."""
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    from kg import prebinding
+
     chosen: dict[tuple[Node, Node], tuple[str, str]] = {}
     for shape, constraint in shapes.subject_objects(SH.sparql):
         selects = list(shapes.objects(constraint, SH.select))
@@ -252,7 +266,14 @@ def _whole_graph(shapes: Graph) -> dict[tuple[Node, Node], tuple[str, str]]:
     return chosen
 
 
-def _screened_clean(graph: Graph, base: str, context: Graph | None) -> bool:
+def _graph_of(triples: Collection[Triple], base: str) -> Graph:
+    graph = Graph()
+    for triple in triples:
+        graph.add(triple)
+    return bind_prefixes(graph, base)
+
+
+def _screened_clean(graph: Graph | Collection[Triple], base: str, context: Graph | None) -> bool:
     """Whether the screen proves ``graph`` conforms (False when it suspects or cannot say)."""
     from kg import screen  # kg.screen reads the shapes through this module
 

@@ -49,7 +49,10 @@ The screen may flag too much (a needless pySHACL run) but never too little. How:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rdflib import Graph
+from rdflib.term import Node
 
 from kg.namespaces import DEFAULT_BASE
 from kg.screen.compiler import _compiled, _forget, compile_shapes, prepare, program
@@ -69,7 +72,7 @@ __all__ = [
 
 
 def suspects(
-    graph: Graph,
+    graph: Graph | Iterable[tuple[Node, Node, Node]],
     base: str = DEFAULT_BASE,
     context: Graph | None = None,
     shapes: Graph | None = None,

@@ -3,7 +3,7 @@ run on it, and their answers combined into the (shape, focus node) pairs that ma
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -137,8 +137,14 @@ def _context(context: Graph | None) -> _Encoded:
     return encoded
 
 
-def _load(graph: Graph, base: str, context: Graph | None, ontology: bool = True) -> _Run:
-    """The data pySHACL sees (graph, context, ontology) in one store's default graph."""
+def _load(
+    graph: Iterable[tuple[Node, Node, Node]],
+    base: str,
+    context: Graph | None,
+    ontology: bool = True,
+) -> _Run:
+    """The data pySHACL sees (graph, context, ontology) in one store's default graph;
+    ``graph`` may be any iterable of triples."""
     encoder = _Encoder()
     article = encoder.ntriples(graph)
     parts = [_context(context), *([_ontology(base)] if ontology else [])]

@@ -9,6 +9,7 @@ value where it computes with it. Also here: the SPARQL text pieces every query i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -95,7 +96,7 @@ class _Encoder:
         """Predicates with a typed literal object: stored encoded, so decoded where read."""
         self._iris: dict[str, str] = {}
 
-    def ntriples(self, graph: Graph) -> str:
+    def ntriples(self, graph: Iterable[tuple[Node, Node, Node]]) -> str:
         iris, iri, term = self._iris, self._iri, self.term
         lines = []
         for s, p, o in graph:  # the hot loop: IRIs seen before are looked up inline
