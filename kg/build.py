@@ -151,7 +151,9 @@ def build_article(article: Article, base: str = DEFAULT_BASE) -> BuiltArticle:
              URIRef(rebase_iri(g, base)))
             for s, p, o, g in quads
         ]  # fmt: skip
-    kept = (q[:3] for q in quads if not _is_nanopub_bookkeeping(q[3]))
+    names = {str(q[3]) for q in quads}  # judged once per graph, not once per quad
+    kept_names = {n for n in names if not _is_nanopub_bookkeeping(URIRef(n))}
+    kept = (q[:3] for q in quads if str(q[3]) in kept_names)
     return BuiltArticle(tuple(dict.fromkeys(kept)), tuple(quads), base)
 
 

@@ -255,8 +255,13 @@ def find_quote(text: str, exact: str) -> list[int]:
     found: set[int] = set()
     for offset in range(_STRIDE):  # an occurrence at p holds a piece at its offset -p mod 8
         # of the pieces at offset, offset + 8…, the rarest in the text gives the candidates
-        pieces = range(offset, len(exact) - _GRAM + 1, _STRIDE)
-        at = min(pieces, key=lambda o: len(index.get(exact[o : o + _GRAM], ())))
+        at, fewest = offset, -1
+        for piece in range(offset, len(exact) - _GRAM + 1, _STRIDE):
+            count = len(index.get(exact[piece : piece + _GRAM], ()))
+            if fewest < 0 or count < fewest:
+                at, fewest = piece, count
+            if count <= 1:  # none rarer: stop looking
+                break
         found.update(
             sampled - at
             for sampled in index.get(exact[at : at + _GRAM], ())
