@@ -408,6 +408,45 @@ def test_cross_trial_is_relative_to_the_given_article(extended_store: Graph) -> 
     assert "LEONARDA-1" in {r["trial"] for r in test_note if r["crossTrial"] == "true"}
 
 
+_TRIALS_OF_ARTICLE = """
+PREFIX ckg: <https://w3id.org/claimkg/vocab/>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT DISTINCT ?label WHERE {
+  GRAPH ?g { ?c dcterms:source ?a ; ckg:trial ?t } GRAPH ?h { ?t rdfs:label ?label }
+  FILTER (STRAFTER(STR(?a), "/id/article/") = ?article)
+}"""
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "compare-pfs-hr",
+        "compare-pfs-median",
+        "compare-neutropenia-g34",
+        "compare-discontinuation-ae",
+    ],
+)
+@pytest.mark.parametrize("article", [ARTICLE_ID, "mini-trial-note"])
+def test_cross_trial_is_false_exactly_for_the_articles_trials(
+    extended_store: Graph, name: str, article: str
+) -> None:
+    """The four comparisons join the given article's trials (rewritten from a NOT EXISTS per
+    row, issue 15): a row is not cross-trial exactly when a claim of the article names its
+    trial; each row still names its drug (the arm, less the endocrine partner)."""
+    rows = _answer(extended_store, name, article=article)
+    asked = _TRIALS_OF_ARTICLE.replace("?article", f'"{article}"')  # an id: no quote in it
+    own = {str(r[0]) for r in cast(Iterable[ResultRow], extended_store.query(asked))}
+    assert rows and all(r["drug"] and r["drug"] not in ("fulvestrant", "letrozole") for r in rows)
+    for row in rows:
+        assert row["crossTrial"] == ("false" if row["trial"] in own else "true"), row
+
+
+def test_the_comparisons_keep_each_figures_assessor(extended_store: Graph) -> None:
+    rows = _answer(extended_store, "compare-pfs-median")
+    assert any(r["assessor"] for r in rows) and any(not r["assessor"] for r in rows)
+
+
 # ---------------------------------------------------------------- kg query
 
 
