@@ -136,8 +136,10 @@ def _move_aside(path: Path, aside: Path) -> None:
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` on one line: without ``indent`` the json module takes its C encoder,
+    which wrote a 100,000-claim manifest several times faster than the indented form."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+    path.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
 
 
 def _umask() -> int:
