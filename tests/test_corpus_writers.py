@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -162,3 +164,36 @@ def test_a_rebuild_after_a_change_writes_what_a_cold_build_writes(tmp_path: Path
     assert gone in (tmp_path / "first.ttl").read_text("utf-8")
     for name in ("claimkg.ttl", "claimkg.nt", "claimkg.jsonld", "claimkg.trig", "claimkg.nq"):
         assert gone not in (warm / name).read_text("utf-8"), name
+
+
+def test_files_written_two_at_a_time_keep_their_order_and_a_failure_waits_for_the_rest(
+    tmp_path: Path,
+) -> None:
+    """A failing format fails the call, but only once every other file has been written
+    (none is still being written when the caller discards its staging folder)."""
+    from kg.serialize import _Writers
+
+    def slow(text: str) -> Callable[[Path], None]:
+        def write(path: Path) -> None:
+            time.sleep(0.2)
+            path.write_text(text, encoding="utf-8")
+
+        return write
+
+    def broken(path: Path) -> None:
+        raise OSError("disk full (a test)")
+
+    writers = _Writers(lambda message: None)
+    for name in ("a", "b", "c"):
+        writers.submit(tmp_path / name, slow(name))
+    assert writers.wait() == [tmp_path / n for n in ("a", "b", "c")]
+
+    writers = _Writers(lambda message: None)
+    writers.submit(tmp_path / "first", broken)
+    writers.submit(tmp_path / "second", slow("second"))
+    writers.submit(tmp_path / "third", slow("third"))
+    with pytest.raises(OSError, match="disk full"):
+        writers.wait()
+    assert (tmp_path / "third").read_text(encoding="utf-8") == "third"
+    assert not (tmp_path / "first").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left

@@ -64,6 +64,7 @@ def test_a_plain_wheel_install_carries_its_data(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "kg/_data/ontology/shapes.ttl" in names
     assert "kg/_data/corpus/lerociclib-leonarda1-interview/article.txt" in names
+    assert "kg/screen/shipped.json" in names  # the compiled screen (decision 0026)
 
     site = tmp_path / "site"
     installed = _run(
