@@ -13,10 +13,13 @@ from types import ModuleType
 import pyoxigraph as ox
 import pytest
 import yaml
-from rdflib import Dataset
+from rdflib import Dataset, Graph
 
+import kg.screen.compiler
+import kg.validate
 from kg.build import BuiltCorpus, build_corpus
 from kg.load import Article, Corpus, load_corpus
+from kg.screen.program import _Program
 from kg.store import as_rdflib
 from kg.validate import ValidationResult, validate_graph
 
@@ -158,3 +161,45 @@ def bundled_store(built: BuiltCorpus) -> Dataset:
 @pytest.fixture(scope="session")
 def extended_store(extended_built: BuiltCorpus) -> Dataset:
     return store_of(extended_built)
+
+
+# ---------------------------------------------------------------- the validation screen
+
+
+@pytest.fixture
+def compilations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per compilation of the shapes (of ``kg.screen.compiler.compile_shapes``)."""
+    calls: list[int] = []
+    original = kg.screen.compiler.compile_shapes
+
+    def counted(shapes: Graph) -> _Program:
+        calls.append(1)
+        return original(shapes)
+
+    monkeypatch.setattr(kg.screen.compiler, "compile_shapes", counted)
+    return calls
+
+
+CLOSED_SHAPE = """
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix ckg: <https://w3id.org/claimkg/vocab/> .
+@prefix shape: <https://w3id.org/claimkg/shape/> .
+shape:ClosedClaimShape a sh:NodeShape ; sh:targetClass ckg:Claim ; sh:closed true .
+"""
+
+
+def with_a_closed_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped shapes plus one the screen cannot compile (``sh:closed``), as read both
+    as text (the screen's key) and as a graph (what it compiles)."""
+    read, parsed = kg.validate._read, kg.validate._parsed
+
+    def changed_text(name: str, base: str) -> str:
+        text = read(name, base)
+        return text + CLOSED_SHAPE if name == "shapes.ttl" else text
+
+    def changed_graph(names: tuple[str, ...], base: str) -> Graph:
+        graph = parsed(names, base)
+        return graph + Graph().parse(data=CLOSED_SHAPE) if names == ("shapes.ttl",) else graph
+
+    monkeypatch.setattr(kg.validate, "_read", changed_text)
+    monkeypatch.setattr(kg.validate, "_parsed", changed_graph)

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rdflib import Graph
 
 import kg.screen.compiler
 import kg.validate
@@ -24,16 +23,10 @@ from kg.pipeline import build
 from kg.screen import run, stored
 from kg.screen.program import _Program
 
-from .conftest import TEST_CORPUS
+from .conftest import TEST_CORPUS, with_a_closed_shape
 
 REGENERATE = 'regenerate it: .venv/bin/python -c "from kg.screen import stored; stored.ship()"'
 PACKAGE = Path(kg.screen.__file__).resolve().parent.parent
-CLOSED_SHAPE = """
-@prefix sh: <http://www.w3.org/ns/shacl#> .
-@prefix ckg: <https://w3id.org/claimkg/vocab/> .
-@prefix shape: <https://w3id.org/claimkg/shape/> .
-shape:ClosedClaimShape a sh:NodeShape ; sh:targetClass ckg:Claim ; sh:closed true .
-"""
 
 
 @pytest.fixture(autouse=True)
@@ -42,20 +35,6 @@ def fresh() -> Iterator[None]:
     screen._forget()
     yield
     screen._forget()
-
-
-@pytest.fixture
-def compilations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """One entry per compilation of the shapes (of ``kg.screen.compiler.compile_shapes``)."""
-    calls: list[int] = []
-    original = kg.screen.compiler.compile_shapes
-
-    def counted(shapes: Graph) -> _Program:
-        calls.append(1)
-        return original(shapes)
-
-    monkeypatch.setattr(kg.screen.compiler, "compile_shapes", counted)
-    return calls
 
 
 def _compiled_now() -> _Program:
@@ -184,18 +163,7 @@ def test_a_damaged_shipped_screen_is_compiled_instead(
 def test_changed_shapes_are_compiled_not_shipped(
     tmp_path: Path, compilations: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    read, parsed = kg.validate._read, kg.validate._parsed
-
-    def changed_text(name: str, base: str) -> str:
-        text = read(name, base)
-        return text + CLOSED_SHAPE if name == "shapes.ttl" else text
-
-    def changed_graph(names: tuple[str, ...], base: str) -> Graph:
-        graph = parsed(names, base)
-        return graph + Graph().parse(data=CLOSED_SHAPE) if names == ("shapes.ttl",) else graph
-
-    monkeypatch.setattr(kg.validate, "_read", changed_text)
-    monkeypatch.setattr(kg.validate, "_parsed", changed_graph)
+    with_a_closed_shape(monkeypatch)
     screen.prepare(tmp_path)
     assert compilations == [1]
     with pytest.raises(screen.UnsupportedShapes, match="ClosedClaimShape: closed"):

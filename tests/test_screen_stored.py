@@ -21,16 +21,9 @@ from kg.build_folder import CACHE
 from kg.namespaces import DEFAULT_BASE
 from kg.pipeline import build
 from kg.screen import run, stored
-from kg.screen.program import _Combination, _Program
+from kg.screen.program import _Combination
 
-from .conftest import TEST_CORPUS
-
-CLOSED_SHAPE = """
-@prefix sh: <http://www.w3.org/ns/shacl#> .
-@prefix ckg: <https://w3id.org/claimkg/vocab/> .
-@prefix shape: <https://w3id.org/claimkg/shape/> .
-shape:ClosedClaimShape a sh:NodeShape ; sh:targetClass ckg:Claim ; sh:closed true .
-"""
+from .conftest import TEST_CORPUS, with_a_closed_shape
 
 
 @pytest.fixture(autouse=True)
@@ -41,20 +34,6 @@ def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     screen._forget()
     yield
     screen._forget()
-
-
-@pytest.fixture
-def compilations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """One entry per compilation of the shapes (of ``kg.screen.compiler.compile_shapes``)."""
-    calls: list[int] = []
-    original = kg.screen.compiler.compile_shapes
-
-    def counted(shapes: Graph) -> _Program:
-        calls.append(1)
-        return original(shapes)
-
-    monkeypatch.setattr(kg.screen.compiler, "compile_shapes", counted)
-    return calls
 
 
 def _stored_key(folder: Path) -> str:
@@ -88,18 +67,7 @@ def test_changed_shapes_are_compiled_again(
     screen.prepare(tmp_path)
     before = _stored_key(tmp_path)
     screen._forget()
-    read, parsed = kg.validate._read, kg.validate._parsed
-
-    def changed_text(name: str, base: str) -> str:
-        text = read(name, base)
-        return text + CLOSED_SHAPE if name == "shapes.ttl" else text
-
-    def changed_graph(names: tuple[str, ...], base: str) -> Graph:
-        graph = parsed(names, base)
-        return graph + Graph().parse(data=CLOSED_SHAPE) if names == ("shapes.ttl",) else graph
-
-    monkeypatch.setattr(kg.validate, "_read", changed_text)
-    monkeypatch.setattr(kg.validate, "_parsed", changed_graph)
+    with_a_closed_shape(monkeypatch)
     screen.prepare(tmp_path)
     assert compilations == [1, 1]
     assert _stored_key(tmp_path) != before
