@@ -256,82 +256,83 @@ def write_corpus_outputs(
     formats = list(formats)
     say = progress or (lambda message: None)
     writers = _Writers(say)
+    with writers:  # on a failure here, every write started ends before it propagates
 
-    def emit(name: str, write: Callable[[Path], None]) -> None:
-        writers.submit(out_dir / name, write)
+        def emit(name: str, write: Callable[[Path], None]) -> None:
+            writers.submit(out_dir / name, write)
 
-    union: Graph | None = None
+        union: Graph | None = None
 
-    def union_graph() -> Graph:
-        nonlocal union
-        if union is None:
-            union = Graph()
-            for graph in graphs:
-                union.parse(graph.path, format="nt")
-            for prefix, namespace in prefixes.items():
-                union.bind(prefix, namespace)
-        return union
+        def union_graph() -> Graph:
+            nonlocal union
+            if union is None:
+                union = Graph()
+                for graph in graphs:
+                    union.parse(graph.path, format="nt")
+                for prefix, namespace in prefixes.items():
+                    union.bind(prefix, namespace)
+            return union
 
-    if "nt" in formats:
-        emit("claimkg.nt", lambda path: _concatenate(path, [g.path for g in graphs]))
-    if "nq" in formats:
-        emit("claimkg.nq", lambda path: _write_nquads(graphs, path))
-    # Oxigraph would escape the slashes of id:claim/… names: data IRIs are written in full
-    short = {p: n for p, n in prefixes.items() if p != "id"}
-    if "trig" in formats:
-        sources = [(g.path, g.name) for g in graphs if g.shared] + [(p, None) for p in nanopubs]
-        emit("claimkg.trig", lambda path: write_trig(sources, path, short))
-    if "ttl" in formats:
-        emit("claimkg.ttl", lambda path: write_turtle([g.path for g in graphs], path, short))
-    if "jsonld" in formats:
-        emit("claimkg.jsonld", lambda path: write_jsonld([g.path for g in graphs], path))
-    renderers: dict[str, Callable[[Graph], Mapping[str, str]]] = {}
-    parts = _edge_parts(graphs)
-    if kgx is not None and "kgx" in formats and parts is not None:
-        clock = time.perf_counter()
-        shared_files = [g.path for g in graphs if g.shared]
+        if "nt" in formats:
+            emit("claimkg.nt", lambda path: _concatenate(path, [g.path for g in graphs]))
+        if "nq" in formats:
+            emit("claimkg.nq", lambda path: _write_nquads(graphs, path))
+        # Oxigraph would escape the slashes of id:claim/… names: data IRIs are written in full
+        short = {p: n for p, n in prefixes.items() if p != "id"}
+        if "trig" in formats:
+            sources = [(g.path, g.name) for g in graphs if g.shared] + [(p, None) for p in nanopubs]
+            emit("claimkg.trig", lambda path: write_trig(sources, path, short))
+        if "ttl" in formats:
+            emit("claimkg.ttl", lambda path: write_turtle([g.path for g in graphs], path, short))
+        if "jsonld" in formats:
+            emit("claimkg.jsonld", lambda path: write_jsonld([g.path for g in graphs], path))
+        renderers: dict[str, Callable[[Graph], Mapping[str, str]]] = {}
+        parts = _edge_parts(graphs)
+        if kgx is not None and "kgx" in formats and parts is not None:
+            clock = time.perf_counter()
+            shared_files = [g.path for g in graphs if g.shared]
 
-        def nodes_and_ids() -> bytes:
-            entities = Graph()  # the shared graphs, as the union binds them
-            for path in shared_files:
-                entities.parse(path, format="nt")
-            for prefix, namespace in prefixes.items():
-                entities.bind(prefix, namespace)
-            nodes, remap = kgx_nodes(entities)
-            return json.dumps({"nodes": nodes, "ids": remap}, sort_keys=True).encode("utf-8")
+            def nodes_and_ids() -> bytes:
+                entities = Graph()  # the shared graphs, as the union binds them
+                for path in shared_files:
+                    entities.parse(path, format="nt")
+                for prefix, namespace in prefixes.items():
+                    entities.bind(prefix, namespace)
+                nodes, remap = kgx_nodes(entities)
+                return json.dumps({"nodes": nodes, "ids": remap}, sort_keys=True).encode("utf-8")
 
-        # kept beside the first shared graph: it depends on the shared unit and the prefixes
-        kept = _cached(shared_files[0], f"kgx-{_short_digest(prefixes)}.json", nodes_and_ids)
-        cached = json.loads(kept.read_bytes())
-        ids = cached["ids"]
+            # kept beside the first shared graph: it depends on the shared unit and the prefixes
+            kept = _cached(shared_files[0], f"kgx-{_short_digest(prefixes)}.json", nodes_and_ids)
+            cached = json.loads(kept.read_bytes())
+            ids = cached["ids"]
 
-        def block(part: Path) -> bytes:
-            rows = edge_block(ids, part.read_text(encoding="utf-8"))
-            return json.dumps(rows, sort_keys=True).encode("utf-8")
+            def block(part: Path) -> bytes:
+                rows = edge_block(ids, part.read_text(encoding="utf-8"))
+                return json.dumps(rows, sort_keys=True).encode("utf-8")
 
-        suffix = f"kgx-{_short_digest(ids)}.json"
-        blocks = [json.loads(_cached(p, suffix, functools.partial(block, p)).read_bytes())
-                  for p in parts]  # fmt: skip
-        edges = edges_from_blocks(blocks)
-        if edges is None:  # the articles' claims interleave in the order of ids
-            edges = kgx_edges(ids, (p.read_text(encoding="utf-8") for p in parts))
-        files = {"nodes.tsv": cached["nodes"], "edges.tsv": edges}
-        say(f"rendered kgx from the units' edges ({time.perf_counter() - clock:.1f} s)")
-        for name, text in files.items():
-            emit(name, _text(text))
-    elif kgx is not None:  # units cached without their edges: from the union, in memory
-        renderers["kgx"] = kgx
-    wanted = [f for f in renderers if f in formats]
-    if wanted:
-        writers.wait()  # no thread of ours running when _render forks
-        say(f"rendering {', '.join(wanted)} from the whole graph in memory…")
-        clock = time.perf_counter()
-        texts = _render(union_graph(), [renderers[f] for f in wanted])
-        say(f"rendered {', '.join(wanted)} ({time.perf_counter() - clock:.1f} s)")
-        for name, text in texts.items():
-            emit(name, _text(text))
-    emit("validation-report.ttl", _text(_CONFORMING))
-    return writers.wait()
+            suffix = f"kgx-{_short_digest(ids)}.json"
+            blocks = [json.loads(_cached(p, suffix, functools.partial(block, p)).read_bytes())
+                      for p in parts]  # fmt: skip
+            edges = edges_from_blocks(blocks)
+            if edges is None:  # the articles' claims interleave in the order of ids
+                edges = kgx_edges(ids, (p.read_text(encoding="utf-8") for p in parts))
+            files = {"nodes.tsv": cached["nodes"], "edges.tsv": edges}
+            say(f"rendered kgx from the units' edges ({time.perf_counter() - clock:.1f} s)")
+            for name, text in files.items():
+                emit(name, _text(text))
+        elif kgx is not None:  # units cached without their edges: from the union, in memory
+            renderers["kgx"] = kgx
+        wanted = [f for f in renderers if f in formats]
+        if wanted:
+            writers.wait()  # no thread of ours running when _render forks
+            say(f"rendering {', '.join(wanted)} from the whole graph in memory…")
+            clock = time.perf_counter()
+            texts = _render(union_graph(), [renderers[f] for f in wanted])
+            say(f"rendered {', '.join(wanted)} ({time.perf_counter() - clock:.1f} s)")
+            for name, text in texts.items():
+                emit(name, _text(text))
+        emit("validation-report.ttl", _text(_CONFORMING))
+        return writers.wait()
 
 
 class _Writers:
@@ -357,6 +358,14 @@ class _Writers:
         clock = time.perf_counter()
         write_atomically(path, write)
         self._say(f"wrote {path.name} ({time.perf_counter() - clock:.1f} s)")
+
+    def __enter__(self) -> _Writers:
+        return self
+
+    def __exit__(self, kind: object, failure: object, trace: object) -> None:
+        if failure is not None and self._pool is not None:
+            self._pool.shutdown(wait=True)  # their own failures give way to this one
+            self._pool = None
 
     def wait(self) -> list[Path]:
         pending, self._pending = self._pending, []

@@ -197,3 +197,9 @@ def test_files_written_two_at_a_time_keep_their_order_and_a_failure_waits_for_th
     assert (tmp_path / "third").read_text(encoding="utf-8") == "third"
     assert not (tmp_path / "first").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+    late = tmp_path / "late"
+    with pytest.raises(RuntimeError, match="the caller's own"), _Writers(lambda m: None) as writers:
+        writers.submit(late, slow("late"))
+        raise RuntimeError("the caller's own failure")
+    assert late.read_text(encoding="utf-8") == "late"  # ended before the failure went up
