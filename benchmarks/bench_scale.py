@@ -91,27 +91,9 @@ def _seconds(work: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def _library_medians(graph: Graph, warm_up: bool) -> float:
-    """The median over the library of each query's time (after one warm-up run, if asked)."""
-    times = []
-    for query in list_queries():
-        if warm_up:
-            list(run_query(graph, query))  # parsing, caches
-        start = time.perf_counter()
-        list(run_query(graph, query))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def _kg_query_medians(store: ox.Store, warm_up: bool) -> float:
-    """The medians as ``kg query`` answers: on Oxigraph alone where it can
-    (``run_on_store``), else rdflib's engine over the store; the table formatted."""
-    graph = as_rdflib(store)
-
-    def answer(query: NamedQuery) -> str:
-        direct = run_on_store(store, query)
-        return format_result(direct if direct is not None else run_query(graph, query))
-
+def _medians(answer: Callable[[NamedQuery], object], warm_up: bool) -> float:
+    """The median over the library of ``answer``'s time per query (after one warm-up run
+    each, if asked: parsing, caches)."""
     times = []
     for query in list_queries():
         if warm_up:
@@ -122,18 +104,31 @@ def _kg_query_medians(store: ox.Store, warm_up: bool) -> float:
     return statistics.median(times)
 
 
+def _library_medians(graph: Graph, warm_up: bool) -> float:
+    """rdflib's engine on ``graph``, every row consumed."""
+    return _medians(lambda query: list(run_query(graph, query)), warm_up)
+
+
+def _kg_query_medians(store: ox.Store, warm_up: bool) -> float:
+    """As ``kg query`` answers: on Oxigraph alone where it can (``run_on_store``), else
+    rdflib's engine over the store; the table formatted."""
+    graph = as_rdflib(store)
+
+    def answer(query: NamedQuery) -> str:
+        direct = run_on_store(store, query)
+        return format_result(direct if direct is not None else run_query(graph, query))
+
+    return _medians(answer, warm_up)
+
+
 def _direct_medians(store: ox.Store, warm_up: bool) -> float:
-    """The same medians with each query's text run on ``pyoxigraph.Store`` itself (the
-    default graph as the union of the named graphs, as ``kg query`` sees it)."""
-    times = []
-    for query in list_queries():
-        text = query.bound_text()
-        if warm_up:
-            _drain(store.query(text, use_default_graph_as_union=True))
-        start = time.perf_counter()
-        _drain(store.query(text, use_default_graph_as_union=True))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Each query's text on ``pyoxigraph.Store`` itself (the default graph as the union of
+    the named graphs, as ``kg query`` sees it), every row consumed."""
+
+    def answer(query: NamedQuery) -> None:
+        _drain(store.query(query.bound_text(), use_default_graph_as_union=True))
+
+    return _medians(answer, warm_up)
 
 
 def _drain(result: object) -> None:

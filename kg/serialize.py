@@ -255,8 +255,7 @@ def write_corpus_outputs(
     """
     formats = list(formats)
     say = progress or (lambda message: None)
-    writers = _Writers(say)
-    with writers:  # on a failure here, every write started ends before it propagates
+    with _Writers(say) as writers:  # on a failure, the writes started end before it goes up
 
         def emit(name: str, write: Callable[[Path], None]) -> None:
             writers.submit(out_dir / name, write)
