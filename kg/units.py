@@ -167,7 +167,8 @@ def _article_unit(plan: Plan) -> UnitResult:
         return UnitResult(plan.name, None, [], list(result.violations))
     folder = _unit_folder(plan.name, plan.key)
     name = str(rebased(article_graph_iri(article.id), base))
-    (folder / "graph.nt").write_text(built.ntriples(), encoding="utf-8")
+    ntriples = built.ntriples()
+    (folder / "graph.nt").write_text(ntriples, encoding="utf-8")
     files = {name: "graph.nt"}
     (folder / "nanopubs.nq").write_text(built.nquads(), encoding="utf-8")
     index = TripleIndex(built.triples, _namespaces(base))
@@ -180,7 +181,7 @@ def _article_unit(plan: Plan) -> UnitResult:
         for t in index.objects(claim, RDF.type)
         if t != claim_class
     )
-    digests = _claim_digests(folder.parent / plan.key / files[name], base, article.id)
+    digests = _claim_digests(ntriples, base, article.id)
     record = UnitRecord(
         plan.key, files, "nanopubs.nq", dict(types), len(article.references),
         len(built.triples), sorted(reference_subjects(article)), claim_digests=digests,
@@ -215,16 +216,15 @@ class _Stages:
         self.say(f"{self.name}: {message}")
 
 
-def _claim_digests(ntriples: Path, base: str, article_id: str) -> dict[str, str]:
-    """Claim id → digest of the sorted triples about the claim and its parts (quote,
-    selectors…), which share its IRI as their prefix."""
+def _claim_digests(ntriples: str, base: str, article_id: str) -> dict[str, str]:
+    """Claim id → digest of the sorted triples (N-Triples lines, each with its line end)
+    about the claim and its parts (quote, selectors…), which share its IRI as their prefix."""
     prefix = f"<{rebase_iri(str(claim_iri(article_id, '')), base)}"
     lines: dict[str, list[str]] = {}
-    with ntriples.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith(prefix):
-                subject = line[len(prefix) : line.index(">")]
-                lines.setdefault(subject.split("/", 1)[0], []).append(line)
+    for line in ntriples.split("\n"):  # not splitlines: a literal may hold U+2028
+        if line.startswith(prefix):
+            subject = line[len(prefix) : line.index(">")]
+            lines.setdefault(subject.split("/", 1)[0], []).append(line + "\n")
     return {claim: digest(found)[:16] for claim, found in sorted(lines.items())}
 
 

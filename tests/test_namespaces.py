@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-from rdflib import Graph, URIRef
-from rdflib.namespace import RDF, RDFS, SKOS
+from inspect import get_annotations
 
-from kg.namespaces import CKG, DEFAULT_BASE, rebase_iri
+import pytest
+import rdflib.namespace as rdflib_namespaces
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF, RDFS, SKOS, DefinedNamespaceMeta, Namespace
+
+from kg.namespaces import CKG, DEFAULT_BASE, OA, KeptNamespace, rebase_iri
 from kg.resources import ontology_file
 
 
@@ -41,6 +44,36 @@ def test_every_term_has_one_label_and_one_definition(ontology: Graph) -> None:
 def test_a_misspelt_term_raises_instead_of_minting_an_iri() -> None:
     with pytest.raises(AttributeError):
         _ = CKG.hazardRatio  # the term is CKG.HazardRatio
+
+
+_RDFLIB = ("RDF", "RDFS", "DCTERMS", "PROV", "SKOS", "XSD")
+_KEPT: dict[str, DefinedNamespaceMeta] = {
+    "CKG": CKG,
+    **{name: getattr(rdflib_namespaces, name) for name in _RDFLIB},
+}
+"""XSD is not imported by name: pytest probes a test module's names, and XSD warns."""
+
+
+@pytest.mark.parametrize("name", sorted(_KEPT))  # names: pytest probes parameters' attributes
+def test_kept_terms_are_the_iris_rdflib_makes_read_as_attributes(name: str) -> None:
+    namespace = _KEPT[name]
+    declared = [term for term in get_annotations(namespace) if not term.startswith("_")]
+    assert declared
+    for term in declared:
+        kept = namespace.__dict__[term]  # set on the class, so no metaclass lookup runs
+        assert type(kept) is URIRef and kept == URIRef(str(namespace._NS) + term), term
+        assert getattr(namespace, term) is kept and namespace[term] == kept
+
+
+def test_a_kept_namespace_makes_each_term_once_as_rdflib_would() -> None:
+    plain, kept = Namespace("https://example.org/v#"), KeptNamespace("https://example.org/v#")
+    assert "thing" not in vars(kept)
+    first = kept.thing
+    assert first == plain.thing and type(first) is URIRef
+    assert kept.thing is first and vars(kept)["thing"] is first
+    assert kept["other"] == plain["other"] and kept == plain
+    assert not hasattr(kept, "__wrapped__")  # special names are not terms (inspect, pytest)
+    assert OA.exact == URIRef("http://www.w3.org/ns/oa#exact") and OA.exact is OA.exact
 
 
 def test_rebase_moves_claimkg_iris_only() -> None:
