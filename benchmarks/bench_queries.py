@@ -11,6 +11,10 @@ A query whose time grows faster than its rows between sizes is flagged ``grows``
     .venv/bin/python benchmarks/bench_queries.py --build 10000=build-10k [--build …]
     .venv/bin/python benchmarks/bench_queries.py --build 10000=build-10k --only a,b --queries DIR
 
+``--in-memory`` also times the direct SPARQL on an in-memory ``pyoxigraph.Store`` bulk-loaded
+from the folder's ``claimkg.nq``, and its growth: Oxigraph's on-disk store (RocksDB, as
+``kg query`` reads it) grows faster than its in-memory one (results-queries.md).
+
 ``--build SIZE=DIR`` times an existing build folder's store instead of generating and
 building a synthetic corpus of that size (``benchmarks/synthetic_corpus.py``); ``--queries``
 times the ``.rq`` files of another folder (an earlier version of the library), ``--only``
@@ -46,8 +50,9 @@ PARAMETERS = {
     "claims-about-entity": {"entity": "LEONARDA-1"},
     "claims-about-external-id": {"external": "http://bio2rdf.org/clinicaltrials:NCT05054751"},
 }
-Timing = tuple[float, float, float, float, int]
-"""kg's wall and CPU seconds, Oxigraph's wall and CPU seconds, rows."""
+Timing = tuple[float, float, float, float, int, float | None]
+"""kg's wall and CPU seconds, Oxigraph's wall and CPU seconds, rows, and the CPU seconds of
+Oxigraph in memory (None: not measured)."""
 
 
 def _generate(corpus: Path, claims_total: int, per_article: int) -> None:
@@ -71,9 +76,11 @@ def _median(work: Callable[[], object], repeat: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
-def measure(store: ox.Store, queries: list[NamedQuery], repeat: int) -> dict[str, Timing]:
-    """Query name → (kg seconds, Oxigraph seconds, rows)."""
-    found = {}
+def measure(
+    store: ox.Store, queries: list[NamedQuery], repeat: int, memory: ox.Store | None = None
+) -> dict[str, Timing]:
+    """Query name → (kg seconds, Oxigraph seconds, rows, Oxigraph in memory CPU seconds)."""
+    found: dict[str, Timing] = {}
     for query in queries:
         given = PARAMETERS.get(query.name, {})
         text = query.bound_text(given)
@@ -83,13 +90,17 @@ def measure(store: ox.Store, queries: list[NamedQuery], repeat: int) -> dict[str
             assert answer is not None, query.name
             return format_result(answer)
 
-        def direct(text: str = text) -> int:
-            answer = store.query(text, use_default_graph_as_union=True)
+        def direct(text: str = text, on: ox.Store = store) -> int:
+            answer = on.query(text, use_default_graph_as_union=True)
             assert isinstance(answer, ox.QuerySolutions), text[:80]
             return sum(1 for _ in answer)
 
         rows = direct()
-        found[query.name] = (*_median(kg_path, repeat), *_median(direct, repeat), rows)
+        in_memory = None
+        if memory is not None:
+            assert direct(on=memory) == rows, query.name  # the same data, the same answer
+            in_memory = _median(lambda: direct(on=memory), repeat)[1]
+        found[query.name] = (*_median(kg_path, repeat), *_median(direct, repeat), rows, in_memory)
         print(f"  {query.name}: {found[query.name][0] * 1000:.1f} ms", file=sys.stderr, flush=True)
     return found
 
@@ -103,6 +114,8 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=HERE / "results-queries.md")
     parser.add_argument("--queries", type=Path, help="folder of .rq files (default: the library)")
     parser.add_argument("--only", help="comma-separated query names (default: all)")
+    parser.add_argument("--in-memory", action="store_true",
+                        help="also time Oxigraph in memory on the folder's claimkg.nq")  # fmt: skip
     args = parser.parse_args()
     queries = list_queries(args.queries)
     if args.only:
@@ -124,13 +137,19 @@ def main() -> None:
                 _generate(corpus, size, args.claims)
                 build(corpus, folder, formats=("nq",))
             store = ox.Store.read_only(str(folder / STORE))
+            memory = None
+            if args.in_memory:
+                memory = ox.Store()
+                memory.bulk_load(path=str(folder / "claimkg.nq"), format=ox.RdfFormat.N_QUADS)
             before = os.getloadavg()[0]
-            results[size] = measure(store, queries, args.repeat)
+            results[size] = measure(store, queries, args.repeat, memory)
             loads[size] = (before, os.getloadavg()[0])
     lines = _table(queries, sizes, results, selective, _corpus_wide(queries))
     lines += ["", "Cells: kg wall / CPU ms, Oxigraph direct wall / CPU ms (rows); medians of "
-              f"{args.repeat} runs after a warm-up; kg = run_on_store + table. Ratio: kg CPU at "
-              "the last size over the one before. Load average (1 min) before and after each "
+              f"{args.repeat} runs after a warm-up; kg = run_on_store + table; in memory: "
+              "Oxigraph's CPU ms on an in-memory store of the same quads (--in-memory). Ratio: "
+              "kg CPU at the last size over the one before. Load average (1 min) before and "
+              "after each "
               "size: " + ", ".join(f"{s:,}: {a:.1f}-{b:.1f}" for s, (a, b) in loads.items())
               + f", on {os.cpu_count()} cores."]  # fmt: skip
     text = "\n".join(lines) + "\n"
@@ -157,15 +176,16 @@ def _table(
     for query in queries:
         cells = []
         for size in sizes:
-            wall, cpu, ox_wall, ox_cpu, rows = results[size][query.name]
+            wall, cpu, ox_wall, ox_cpu, rows, in_memory = results[size][query.name]
+            memory = "" if in_memory is None else f", in memory {in_memory * 1000:.1f}"
             cells.append(
                 f"{wall * 1000:.1f} / {cpu * 1000:.1f}, {ox_wall * 1000:.1f} / "
-                f"{ox_cpu * 1000:.1f} ({rows})"
+                f"{ox_cpu * 1000:.1f}{memory} ({rows})"
             )
         notes = []
         if len(sizes) > 1:
-            _, c0, _, _, r0 = results[sizes[-2]][query.name]
-            _, c1, _, _, r1 = results[sizes[-1]][query.name]
+            _, c0, _, _, r0, m0 = results[sizes[-2]][query.name]
+            _, c1, _, _, r1, m1 = results[sizes[-1]][query.name]
             time_growth, row_growth = c1 / max(c0, 1e-4), max(r1, 1) / max(r0, 1)
             cells.append(f"{time_growth:.1f}")
             if time_growth > 2 * row_growth and c1 > 0.01:
@@ -173,8 +193,10 @@ def _table(
             if time_growth > 10 and c1 > 0.01:
                 wide = query.name in corpus_wide
                 notes.append("over 10×: MISSES" + (" (corpus-wide)" if wide else ""))
+            if m0 is not None and m1 is not None:
+                notes.append(f"Oxigraph in memory grows {m1 / max(m0, 1e-4):.1f}×")
         if query.name in selective:
-            wall, cpu, ox_wall, ox_cpu, _ = results[sizes[-1]][query.name]
+            wall, cpu, ox_wall, ox_cpu, _, _ = results[sizes[-1]][query.name]
             ok = cpu < 0.05 and cpu <= 2 * max(ox_cpu, 1e-3)  # CPU: the machine may be loaded
             notes.append(f"selective: {'ok' if ok else 'MISSES'} (CPU <50 ms, ≤2× Oxigraph's)")
         lines.append(f"| {query.name} | " + " | ".join(cells) + f" | {'; '.join(notes)} |")

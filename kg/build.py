@@ -45,7 +45,7 @@ from kg.namespaces import (
     rebase_iri,
     reference_iri,
 )
-from kg.ntriples import sorted_nquads, sorted_ntriples
+from kg.ntriples import sorted_lines, sorted_nquads, sorted_ntriples
 
 Triple = tuple[Node, Node, Node]
 
@@ -85,6 +85,9 @@ class BuiltArticle:
     triples: tuple[Triple, ...]
     quads: tuple[Quad, ...]
     base: str = DEFAULT_BASE
+    graphs: frozenset[str] | None = None
+    """The names of the graphs whose quads make up ``triples`` (None: not known, so the
+    two files are written apart)."""
 
     @cached_property
     def graph(self) -> Graph:
@@ -104,11 +107,17 @@ class BuiltArticle:
 
     def ntriples(self) -> str:
         """The named graph as sorted N-Triples lines, as rdflib writes each."""
-        return sorted_ntriples(self.triples)
+        return self._files[0]
 
     def nquads(self) -> str:
         """The nanopublications as N-Quads text, one line per quad, in a stable order."""
-        return sorted_nquads(self.quads)
+        return self._files[1]
+
+    @cached_property
+    def _files(self) -> tuple[str, str]:
+        if self.graphs is None:
+            return sorted_ntriples(self.triples), sorted_nquads(self.quads)
+        return sorted_lines(self.quads, self.graphs)
 
 
 def decimal(value: Decimal) -> Literal:
@@ -154,7 +163,7 @@ def build_article(article: Article, base: str = DEFAULT_BASE) -> BuiltArticle:
     names = {str(q[3]) for q in quads}  # judged once per graph, not once per quad
     kept_names = {n for n in names if not _is_nanopub_bookkeeping(URIRef(n))}
     kept = (q[:3] for q in quads if str(q[3]) in kept_names)
-    return BuiltArticle(tuple(dict.fromkeys(kept)), tuple(quads), base)
+    return BuiltArticle(tuple(dict.fromkeys(kept)), tuple(quads), base, frozenset(kept_names))
 
 
 def build_corpus(corpus: Corpus, base: str = DEFAULT_BASE) -> BuiltCorpus:

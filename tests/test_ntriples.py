@@ -12,7 +12,7 @@ from kg.build import build_article
 from kg.kgx import TripleIndex, edge_part
 from kg.load import Article, Corpus
 from kg.namespaces import ENTITY_GRAPH, bind_prefixes
-from kg.ntriples import LineWriter, sorted_nquads, sorted_ntriples
+from kg.ntriples import DEFAULT_GRAPH, LineWriter, sorted_lines, sorted_nquads, sorted_ntriples
 
 S = URIRef("https://example.org/s")
 G = URIRef("https://example.org/g")
@@ -97,3 +97,25 @@ def built_corpus_parts(corpus: Corpus) -> tuple[Article, Graph]:
 
     graphs = build_shared(corpus.entities, corpus.mappings, corpus.evidence)
     return corpus.articles[0], graphs[ENTITY_GRAPH]
+
+
+def test_both_files_from_one_pass_equal_each_written_apart() -> None:
+    other = URIRef("https://example.org/g2")
+    kept = (S, RDFS.label, Literal("x"))
+    quads = [
+        (*kept, G),
+        (*kept, other),  # the same triple in two kept graphs: once in the N-Triples
+        (S, RDFS.comment, Literal("only in the quads"), URIRef("https://example.org/head")),
+        (S, RDFS.comment, Literal("default graph"), URIRef(DEFAULT_GRAPH)),
+    ]
+    graphs = {str(G), str(other)}
+    triples = [q[:3] for q in quads if str(q[3]) in graphs]
+    assert sorted_lines(quads, graphs) == (sorted_ntriples(triples), sorted_nquads(quads))
+    assert sorted_lines(quads, graphs)[0].count("\n") == 1
+
+
+def test_an_article_s_files_from_one_pass_equal_each_written_apart(corpus: Corpus) -> None:
+    built = build_article(corpus.articles[0])
+    assert built.graphs  # build_article says which graphs its triples come from
+    assert built.ntriples() == sorted_ntriples(built.triples)
+    assert built.nquads() == sorted_nquads(built.quads)
