@@ -433,14 +433,17 @@ def _update_store(
     instant) with the graphs whose unit changed replaced and those of removed articles
     dropped; the folder's own store is not touched. When no graph of it is kept, the new
     store starts empty: removing a thousand graphs from the snapshot one by one took as
-    long as loading them (~30 s each at 10,000 claims on a loaded machine)."""
-    from kg.store import drop_graphs, open_store, replace_graphs
+    long as loading them (~30 s each at 10,000 claims on a loaded machine). A store loaded
+    from empty is compacted (``kg.store.compact``); one updated in place is not, as that
+    would rewrite all of it for one article."""
+    from kg.store import compact, drop_graphs, open_store, replace_graphs
 
     current = build_dir / STORE
     loaded: dict[str, str] = dict(manifest.get("store", {})) if current.is_dir() else {}
     unit_keys = {n: r.key for r in outcome.records.values() for n in r.graphs}
     changed = [g for g in outcome.graph_files() if loaded.get(g.name) != unit_keys[g.name]]
-    if current.is_dir() and len(changed) < len(unit_keys):
+    from_snapshot = current.is_dir() and len(changed) < len(unit_keys)
+    if from_snapshot:
         open_store(current, read_only=True).backup(str(target))
     store = open_store(target)
     try:
@@ -448,6 +451,8 @@ def _update_store(
         if changed:
             say(f"loading {len(changed)} graph(s) into {build_dir / STORE}/")
             replace_graphs(store, ((g.name, g.path) for g in changed))
+        if changed and not from_snapshot:
+            compact(store)
         store.flush()
     finally:
         del store

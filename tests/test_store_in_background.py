@@ -85,3 +85,31 @@ def test_a_failure_while_loading_aside_is_raised_and_changes_nothing(
     kept = {n: b for n, b in after.items() if not n.startswith("cache/")}
     assert kept == {n: b for n, b in before.items() if not n.startswith("cache/")}
     assert _quads(out) == quads
+
+
+def test_a_store_loaded_from_empty_is_compacted_and_one_updated_in_place_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kg.store
+
+    compacted: list[int] = []
+    real = kg.store.compact
+
+    def counting(store: ox.Store) -> None:
+        compacted.append(len(store))
+        real(store)
+
+    monkeypatch.setattr(kg.store, "compact", counting)
+    corpus = Path(shutil.copytree(TEST_CORPUS, tmp_path / "corpus"))
+    out = tmp_path / "b"
+    build(corpus, out, jobs=1)
+    assert len(compacted) == 1 and compacted[0] > 1000  # after the load, before the flush
+    quads = _quads(out)
+    claims = sorted(corpus.glob("*/claims/*.yaml"))[0]  # one article changed: in place
+    claims.write_text(claims.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    build(corpus, out, jobs=1)
+    assert len(compacted) == 1
+    assert _quads(out) == quads  # a blank line changes no triple
+    shutil.rmtree(out / STORE)  # the store gone: loaded from empty again
+    build(corpus, out, jobs=1)
+    assert len(compacted) == 2 and _quads(out) == quads
