@@ -7,6 +7,7 @@ IRI.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from inspect import get_annotations
 
 from rdflib import Graph, Namespace, URIRef
@@ -353,6 +354,13 @@ PREFIXES: dict[str, str] = {
     "xsd": str(XSD._NS),
     "sh": str(SH._NS),
 }
+
+
+def file_prefixes(base: str, external: Mapping[str, str]) -> dict[str, str]:
+    """The prefixes of the corpus files: claimkg's own under ``base``, then the external
+    registries' of the mapping set (``external``: prefix → namespace)."""
+    own = {prefix: rebase_iri(namespace, base) for prefix, namespace in PREFIXES.items()}
+    return {**own, **external}
 
 
 def bind_prefixes(graph: Graph, base: str = DEFAULT_BASE) -> Graph:

@@ -60,6 +60,7 @@ from kg.resources import data_dir
 
 if TYPE_CHECKING:
     from kg.serialize import GraphFile
+    from kg.store import GraphLoader
     from kg.validate import Violation
 
 # The modules that build, validate, store and write (rdflib, pyshacl, pyoxigraph: over a
@@ -196,23 +197,76 @@ def build(
     say(f"{len(plans) - 1} article(s): {len(stale)} unit(s) to build, the rest cached")
     records = {p.name: UnitRecord(**cached[p.name]) for p in plans if p not in stale}
     created = [build_dir / CACHE / "units" / p.name / p.key for p in stale]
+    early = _early_load(build_dir, manifest, plans, stale, store, jobs, records, say)
     try:
         outcome = _build_units(corpus, build_dir, base, mappings, plans, stale, records, cached,
-                               jobs, say, timings)  # fmt: skip
+                               jobs, say, timings, early)  # fmt: skip
         if outcome.conforms:
             before = manifest.get("units", manifest.get("previous_units"))
             outcome.changes = None if before is None else _changes(before, outcome.records)
             outcome.warnings = list(survey.warnings)
             _replace_outputs(build_dir, outcome, manifest, corpus, base, formats, store, say,
-                             jobs)  # fmt: skip
+                             jobs, early)  # fmt: skip
             _prune_cache(build_dir, outcome.records)
             index.save()  # after the set: a refused build leaves the folder as it was
             return outcome
     except BaseException:
+        _abandon(early)
         _forget(build_dir, created, fresh)
         raise
+    _abandon(early)
     _forget(build_dir, created, fresh)
     return outcome
+
+
+@dataclass
+class _EarlyLoad:
+    """A new store loaded while the units are built, in the staging folder of the set."""
+
+    staging: Staging
+    loader: GraphLoader
+
+
+def _early_load(
+    build_dir: Path,
+    manifest: Mapping[str, Any],
+    plans: Sequence[Plan],
+    stale: Sequence[Plan],
+    store: bool,
+    jobs: int | None,
+    cached: Mapping[str, UnitRecord],
+    say: Progress,
+) -> _EarlyLoad | None:
+    """Start loading a new store beside the worker pool when the build would load one from
+    empty anyway (no graph of the folder's store is kept: ``_update_store``), fed the
+    cached units now and each built unit as it comes (``_build_units``). Not with ``-j 1``
+    (everything in line), nor when no unit is built (nothing to overlap)."""
+    if not (store and stale and jobs != 1):
+        return None
+    loaded = manifest.get("store", {}) if (build_dir / STORE).is_dir() else {}
+    if set(loaded.values()) & {p.key for p in plans}:  # some graph is kept: updated in place
+        return None
+    from kg.store import GraphLoader
+
+    staging = Staging(build_dir)
+    early = _EarlyLoad(staging, GraphLoader(staging.path / STORE))
+    for unit, record in cached.items():
+        _feed(early, build_dir, unit, record)
+    say(f"loading the graphs into {build_dir / STORE}/ as their units are built")
+    return early
+
+
+def _feed(early: _EarlyLoad, build_dir: Path, unit: str, record: UnitRecord) -> None:
+    folder = build_dir / CACHE / "units" / unit / record.key
+    graphs = [(name, folder / file) for name, file in record.graphs.items()]
+    early.loader.add(graphs, record.triples)
+
+
+def _abandon(early: _EarlyLoad | None) -> None:
+    """The early store not wanted (a refused or stopped build): stop it, drop its folder."""
+    if early is not None:
+        early.loader.abandon()
+        early.staging.discard()
 
 
 def _build_units(
@@ -227,9 +281,11 @@ def _build_units(
     jobs: int | None,
     say: Progress,
     timings: dict[str, float],
+    early: _EarlyLoad | None = None,
 ) -> BuildOutcome:
     """Build the stale units (in worker processes) beside the cached ones (``previous``:
-    the units of the folder's manifest); raise on unusable input."""
+    the units of the folder's manifest), each fed to ``early``'s store as it comes; raise
+    on unusable input."""
     violations: list[Violation] = []
     problems: list[Problem] = []
     if stale:
@@ -248,6 +304,9 @@ def _build_units(
             violations += result.violations
             if result.record is not None:
                 records[result.name] = result.record
+                if early is not None and not (problems or violations):
+                    early.loader.start()  # the workers have forked: a result came back
+                    _feed(early, build_dir, result.name, result.record)
         timings["build+validate"] = time.perf_counter() - clock
     if stale or set(records) != set(previous):  # else the previous build's checks still hold
         problems += _check_corpus(corpus, mappings, plans, records, base)
@@ -289,10 +348,12 @@ def _replace_outputs(
     store: bool,
     say: Progress,
     jobs: int | None = None,
+    early: _EarlyLoad | None = None,
 ) -> None:
     """Write what is out of date into a staging folder, then put it all in place at once.
     The store is loaded in a thread while the files are written (unless ``jobs`` is 1):
-    one after the other, the two took about as long as each other."""
+    one after the other, the two took about as long as each other. A store ``early`` has
+    been loading since the units were built is finished (compacted) there instead."""
     records, timings = outcome.records, outcome.timings
     outputs_key = digest([*(r.key for r in records.values()), base, *sorted(formats)])
     names = [name for f in formats for name in FORMATS[f]] + ([REPORT] if formats else [])
@@ -301,27 +362,34 @@ def _replace_outputs(
         manifest.get("outputs") != outputs_key or not all((build_dir / n).is_file() for n in names)
     )
     unit_keys = {n: r.key for r in records.values() for n in r.graphs}
-    store_stale = store and (manifest.get("store") != unit_keys or not (build_dir / STORE).is_dir())
+    store_stale = early is not None or (
+        store and (manifest.get("store") != unit_keys or not (build_dir / STORE).is_dir())
+    )
     units = {n: vars(r) for n, r in records.items()}  # asdict's deep copies took 0.3 s at 1k
     units_stale = manifest.get("units") != units
     if not (files_stale or store_stale or units_stale or previous):
         return
-    staging = Staging(build_dir)
-    loading = None
+    staging = Staging(build_dir) if early is None else early.staging
+    loading: _Background | GraphLoader | None = None
     try:
         moves: list[str] = []
         clock = time.perf_counter()
-        if store_stale:
+        if early is not None:
+            loading = early.loader
+            early.loader.finish()
+            moves.append(STORE)
+        elif store_stale:
             work = (_update_store, build_dir, staging.path / STORE, outcome, manifest, say)
             loading = _Background(jobs != 1 and files_stale, *work)
             moves.append(STORE)
         if files_stale:
             from kg.kgx import render_kgx
+            from kg.namespaces import file_prefixes
             from kg.serialize import write_corpus_outputs
 
             clock = time.perf_counter()
             say(f"writing {', '.join(formats)} into {build_dir}/")
-            prefixes = {**_prefixes(base), **records[SHARED].prefixes}
+            prefixes = file_prefixes(base, records[SHARED].prefixes)
             write_corpus_outputs(
                 outcome.graph_files(), outcome.nanopub_files(), staging.path, formats, prefixes,
                 kgx=render_kgx, progress=say,
@@ -346,7 +414,9 @@ def _replace_outputs(
         )
         staging.commit([*moves, f"{CACHE}/{MANIFEST}"], drop=previous)
     except BaseException:
-        if loading is not None:
+        if early is not None:
+            early.loader.abandon()  # its batch loaded, its folder goes (build: _abandon)
+        elif loading is not None:
             with contextlib.suppress(BaseException):
                 loading.wait()  # before its folder goes
         staging.discard()
@@ -385,12 +455,6 @@ class _Background:
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise failure
-
-
-def _prefixes(base: str) -> dict[str, str]:
-    from kg.namespaces import PREFIXES, rebase_iri
-
-    return {prefix: rebase_iri(namespace, base) for prefix, namespace in PREFIXES.items()}
 
 
 def _check_corpus(

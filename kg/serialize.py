@@ -8,14 +8,13 @@ was or complete, never half-written.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import multiprocessing
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,8 @@ from rdflib.plugins.serializers.turtle import TurtleSerializer
 from rdflib.serializer import Serializer
 from rdflib.term import Node, _is_valid_uri
 
+from kg import blocks
+from kg.blocks import block_file
 from kg.build import BuiltCorpus
 from kg.kgx import edge_block, edges_from_blocks, kgx_edges, kgx_nodes
 
@@ -276,8 +277,7 @@ def write_corpus_outputs(
             emit("claimkg.nt", lambda path: _concatenate(path, [g.path for g in graphs]))
         if "nq" in formats:
             emit("claimkg.nq", lambda path: _write_nquads(graphs, path))
-        # Oxigraph would escape the slashes of id:claim/… names: data IRIs are written in full
-        short = {p: n for p, n in prefixes.items() if p != "id"}
+        short = blocks.block_prefixes(prefixes)
         if "trig" in formats:
             sources = [(g.path, g.name) for g in graphs if g.shared] + [(p, None) for p in nanopubs]
             emit("claimkg.trig", lambda path: write_trig(sources, path, short))
@@ -301,7 +301,7 @@ def write_corpus_outputs(
                 return json.dumps({"nodes": nodes, "ids": remap}, sort_keys=True).encode("utf-8")
 
             # kept beside the first shared graph: it depends on the shared unit and the prefixes
-            kept = _cached(shared_files[0], f"kgx-{_short_digest(prefixes)}.json", nodes_and_ids)
+            kept = _cached(block_file(shared_files[0], "kgx", prefixes), nodes_and_ids)
             cached = json.loads(kept.read_bytes())
             ids = cached["ids"]
 
@@ -309,10 +309,9 @@ def write_corpus_outputs(
                 rows = edge_block(ids, part.read_text(encoding="utf-8"))
                 return json.dumps(rows, sort_keys=True).encode("utf-8")
 
-            suffix = f"kgx-{_short_digest(ids)}.json"
-            blocks = [json.loads(_cached(p, suffix, functools.partial(block, p)).read_bytes())
-                      for p in parts]  # fmt: skip
-            edges = edges_from_blocks(blocks)
+            rows = [json.loads(_cached(block_file(p, "kgx", ids), functools.partial(block, p))
+                               .read_bytes()) for p in parts]  # fmt: skip
+            edges = edges_from_blocks(rows)
             if edges is None:  # the articles' claims interleave in the order of ids
                 edges = kgx_edges(ids, (p.read_text(encoding="utf-8") for p in parts))
             files = {"nodes.tsv": cached["nodes"], "edges.tsv": edges}
@@ -465,11 +464,9 @@ def _copy(part: Path, sink: BinaryIO) -> None:
         shutil.copyfileobj(source, sink, 1 << 20)
 
 
-def _cached(source: Path, suffix: str, render: Callable[[], bytes]) -> Path:
-    """``source``'s rendering in another form, kept beside it: a unit's folder is named by
-    the hash of its inputs, so what is rendered from its files stays true while it exists
-    (``suffix`` names whatever else the rendering depends on, such as the prefixes)."""
-    chunk = source.with_name(f"{source.name}.{suffix}")
+def _cached(chunk: Path, render: Callable[[], bytes]) -> Path:
+    """``chunk`` (a block beside a unit's file: ``kg.blocks.block_file``), rendered now
+    unless the unit's worker or an earlier build already kept it."""
     if not chunk.is_file():
         data = render()
 
@@ -480,76 +477,20 @@ def _cached(source: Path, suffix: str, render: Callable[[], bytes]) -> Path:
     return chunk
 
 
-def _short_digest(items: Mapping[str, str]) -> str:
-    text = json.dumps(sorted(items.items()), ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()[:12]
-
-
 def _write_nquads(graphs: Sequence[GraphFile], out: Path) -> None:
     """Each graph's N-Quads kept beside its N-Triples (its name is fixed by the unit's key,
     which holds the base IRI), then copied in order."""
-    parts = [_cached(g.path, "nq", functools.partial(nquads_of, g.path, g.name)) for g in graphs]
+
+    def block(graph: GraphFile) -> bytes:
+        return blocks.nquads_of(graph.path.read_bytes(), graph.name)
+
+    parts = [_cached(block_file(g.path, blocks.NQ), functools.partial(block, g)) for g in graphs]
     _concatenate(out, parts)
 
 
 def nquads_of(ntriples: Path, graph_name: str) -> bytes:
-    """The N-Triples file ``ntriples`` as N-Quads in the graph ``graph_name``: one bytes
-    replace, sound because an N-Triples line ends in `` .`` and a literal cannot hold a raw
-    newline."""
-    name = f" {ox.NamedNode(graph_name)} .\n".encode()  # checks the IRI first
-    return ntriples.read_bytes().replace(b" .\n", name)
-
-
-def _parsed(source: Path | bytes, rdf_format: ox.RdfFormat) -> Iterator[ox.Quad]:
-    """A cached file of the build's own lines, parsed to be written in another syntax.
-
-    Lenient: Oxigraph does not check each IRI again, which halved the parse (5.4 → 2.6 ms
-    for an article's 3,137 triples). The lines were written from terms whose IRIs rdflib
-    checked (``kg.ntriples``), and the store's bulk load of the same lines stays strict."""
-    if isinstance(source, bytes):
-        return iter(ox.parse(source, format=rdf_format, lenient=True))
-    return iter(ox.parse(path=str(source), format=rdf_format, lenient=True))
-
-
-def _quads(path: Path, graph_name: str) -> Iterator[ox.Quad]:
-    name = ox.NamedNode(graph_name)
-    return (
-        ox.Quad(q.subject, q.predicate, q.object, name)
-        for q in _parsed(path, ox.RdfFormat.N_TRIPLES)
-    )
-
-
-# ---------------------------------------------------------------- Turtle and JSON-LD by Oxigraph
-
-_RDF_TYPE = b"> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
-_TYPE_FIRST = b"> <\x00> "
-"""Stands in for rdf:type while a graph's lines are sorted: it sorts before every IRI, so
-each subject's ``a`` comes first, as in rdflib's Turtle; N-Triples cannot hold a raw NUL."""
-
-
-def _types_first(ntriples: bytes) -> bytes:
-    """Sorted N-Triples re-sorted so that each subject's rdf:type lines lead its block: the
-    subjects keep their order (they differ before the predicate), only predicates move."""
-    if _TYPE_FIRST in ntriples:  # not N-Triples as claimkg writes it: keep the order given
-        return ntriples
-    lines = ntriples.replace(_RDF_TYPE, _TYPE_FIRST).split(b"\n")
-    lines.sort()
-    return b"\n".join(lines).replace(_TYPE_FIRST, _RDF_TYPE)
-
-
-def _turtle_header(prefixes: Mapping[str, str]) -> bytes:
-    """The ``@prefix`` lines Oxigraph starts a Turtle document with, for these prefixes."""
-    probe = ox.Triple(ox.NamedNode("urn:x"), ox.NamedNode("urn:y"), ox.NamedNode("urn:z"))
-    text = ox.serialize([probe], format=ox.RdfFormat.TURTLE, prefixes=dict(prefixes)) or b""
-    return b"".join(line for line in text.splitlines(keepends=True) if line.startswith(b"@prefix"))
-
-
-def _without_header(chunk: bytes, header: bytes, source: Path) -> bytes:
-    if not chunk:
-        return b""
-    if not chunk.startswith(header):  # Oxigraph's own header differs: keep it whole
-        raise RuntimeError(f"unexpected header from Oxigraph for {source}")
-    return b"\n" + chunk[len(header) :]
+    """The N-Triples file ``ntriples`` as N-Quads in the graph ``graph_name``."""
+    return blocks.nquads_of(ntriples.read_bytes(), graph_name)
 
 
 def write_turtle(ntriples: Sequence[Path], out: Path, prefixes: Mapping[str, str]) -> None:
@@ -560,17 +501,16 @@ def write_turtle(ntriples: Sequence[Path], out: Path, prefixes: Mapping[str, str
     subject's ``a`` first; a subject described in two graphs gets a block in each (the same
     triples). Each file's block is cached beside it: claimkg writes no blank nodes, so the
     blocks of one header join into one document meaning what they mean apart."""
-    header = _turtle_header(prefixes)
+    header = blocks.turtle_header(prefixes)
 
     def block(path: Path) -> bytes:
-        data = _types_first(path.read_bytes())
-        triples = _parsed(data, ox.RdfFormat.N_TRIPLES)
-        chunk = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=dict(prefixes))
-        return _without_header(chunk or b"", header, path)
+        return blocks.turtle_block(path.read_bytes(), prefixes, header, path)
 
-    suffix = f"ttl-{_short_digest(prefixes)}"
-    blocks = [_cached(path, suffix, functools.partial(block, path)) for path in ntriples]
-    _concatenate(out, blocks, head=header)
+    parts = [
+        _cached(block_file(path, blocks.TTL, prefixes), functools.partial(block, path))
+        for path in ntriples
+    ]
+    _concatenate(out, parts, head=header)
 
 
 def write_trig(
@@ -579,21 +519,21 @@ def write_trig(
     """Graphs as one TriG document: each source an N-Triples file in the named graph given,
     or (None) an N-Quads file of whole graphs (nanopublications), its block cached beside
     it as ``write_turtle`` does."""
-    header = _turtle_header(prefixes)
+    header = blocks.turtle_header(prefixes)
 
     def block(path: Path, name: str | None) -> bytes:
-        quads = _parsed(path, ox.RdfFormat.N_QUADS) if name is None else _quads(path, name)
-        chunk = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=dict(prefixes))
-        return _without_header(chunk or b"", header, path)
+        quads = (
+            blocks.parsed(path, ox.RdfFormat.N_QUADS)
+            if name is None
+            else blocks.in_graph(path, name)
+        )
+        return blocks.trig_block(quads, prefixes, header, path)
 
-    suffix = f"trig-{_short_digest(prefixes)}"
-    blocks = [_cached(path, suffix, functools.partial(block, path, name)) for path, name in sources]
-    _concatenate(out, blocks, head=header)
-
-
-_NODE_BOUNDARY = b']},{"@id":'
-"""Where one top-level node object of Oxigraph's flat JSON-LD ends and the next starts: a
-node ends with its last property's array; in a string the quote would be escaped."""
+    parts = [
+        _cached(block_file(path, blocks.TRIG, prefixes), functools.partial(block, path, name))
+        for path, name in sources
+    ]
+    _concatenate(out, parts, head=header)
 
 
 def write_jsonld(ntriples: Sequence[Path], out: Path) -> None:
@@ -601,12 +541,8 @@ def write_jsonld(ntriples: Sequence[Path], out: Path) -> None:
     object per subject and graph file, one per line), by Oxigraph's serialiser: it keeps
     every literal's lexical form and language tag, and takes a fraction of a second where
     rdflib's compaction took minutes at 10,000 claims (decision 0015)."""
-
-    def nodes(path: Path) -> bytes:
-        triples = _parsed(path, ox.RdfFormat.N_TRIPLES)
-        chunk = ox.serialize(triples, format=ox.RdfFormat.JSON_LD) or b"[]"
-        body = chunk.strip()[1:-1]  # the array's items, without its brackets
-        return body.replace(_NODE_BOUNDARY, b']},\n{"@id":')
-
-    parts = [_cached(path, "jsonld", functools.partial(nodes, path)) for path in ntriples]
+    parts = [
+        _cached(block_file(path, blocks.JSONLD), functools.partial(blocks.jsonld_block, path))
+        for path in ntriples
+    ]
     _concatenate(out, parts, head=b"[\n", between=b",\n", tail=b"\n]\n")

@@ -15,6 +15,8 @@ imports this module to check ``--engine`` and must not pay for them.
 from __future__ import annotations
 
 import io
+import queue
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,9 +51,100 @@ def replace_graphs(store: ox.Store, graphs: Iterable[tuple[str, Path]]) -> None:
     graphs = list(graphs)
     for iri, _ in graphs:
         store.remove_graph(ox.NamedNode(iri))
+    load_graphs(store, graphs)
+
+
+def load_graphs(store: ox.Store, graphs: Iterable[tuple[str, Path]]) -> None:
+    """Add each N-Triples file to the store in its named graph, by one bulk load."""
+    graphs = list(graphs)
     if graphs:
         stream = io.BufferedReader(_AsNQuads(graphs), buffer_size=1 << 20)
         store.bulk_load(stream, format=ox.RdfFormat.N_QUADS)
+
+
+class GraphLoader:
+    """A new store at ``path`` loaded in a thread, a batch of graphs at a time, as the
+    graphs are given: a build loads its units' graphs while its workers build the rest.
+
+    Batches of about ``batch`` triples: at 100,000 claims (3.1 M triples) one bulk load
+    peaked at 1.7 GB of memory, batches of 300,000 triples at ~390 MB for 4% more CPU (50
+    graphs a batch: 250 MB, 11% more). The store is compacted once the last batch is in
+    (``compact``). Nothing runs until ``start``: the build calls it once its worker
+    processes have forked, so that none is forked beside RocksDB's threads."""
+
+    BATCH = 300_000
+
+    def __init__(self, path: Path, batch: int = BATCH) -> None:
+        self.path = path
+        self._batch = batch
+        self._pending: list[tuple[str, Path]] = []
+        self._pending_triples = 0
+        self._batches: queue.SimpleQueue[list[tuple[str, Path]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+        self._stopping = threading.Event()
+
+    def add(self, graphs: Iterable[tuple[str, Path]], triples: int) -> None:
+        """Graphs (name, N-Triples file) to load, holding ``triples`` between them; the
+        files must stay until ``wait`` returns."""
+        self._pending += graphs
+        self._pending_triples += triples
+        if self._thread is not None and self._pending_triples >= self._batch:
+            self._send()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="claimkg-store-load")
+            self._thread.daemon = True
+            self._thread.start()
+            if self._pending_triples >= self._batch:
+                self._send()
+
+    def finish(self) -> None:
+        """Load what is left, then compact, in the thread; returns at once (``wait``)."""
+        self.start()
+        self._send()
+        self._batches.put(None)
+
+    def wait(self) -> None:
+        """Until the thread is done; then raise what it raised."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+
+    def abandon(self) -> None:
+        """Stop after the batch being loaded (a store is not left half-written under a
+        folder being removed) and forget any failure: the store is not wanted."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._batches.put(None)
+            self._thread.join()
+            self._thread = None
+        self._failure = None
+
+    def _send(self) -> None:
+        if self._pending:
+            self._batches.put(self._pending)
+        self._pending, self._pending_triples = [], 0
+
+    def _run(self) -> None:
+        try:
+            store = open_store(self.path)
+            try:
+                while (batch := self._batches.get()) is not None:
+                    if self._stopping.is_set():
+                        return
+                    load_graphs(store, batch)
+                if not self._stopping.is_set():
+                    compact(store)
+                    store.flush()
+            finally:
+                del store
+        except BaseException as failure:  # handed to wait(), in the caller's thread
+            self._failure = failure
 
 
 class _AsNQuads(io.RawIOBase):

@@ -24,6 +24,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
 from kg import screen
+from kg.blocks import write_unit_blocks
 from kg.build import build_article
 from kg.build_folder import CACHE
 from kg.build_plan import SHARED as SHARED
@@ -40,6 +41,7 @@ from kg.namespaces import (
     article_graph_iri,
     bind_prefixes,
     claim_iri,
+    file_prefixes,
     rebase_iri,
 )
 from kg.ntriples import sorted_ntriples
@@ -79,8 +81,9 @@ def run_units(
 ) -> Iterator[UnitResult]:
     units_dir = build_dir / CACHE / "units"
     screen.prepare(build_dir / CACHE, base)  # compiled (or read) once, before the workers fork
+    prefixes = file_prefixes(base, external_prefixes(shared))  # the corpus files' prefixes
     WORKER.update(shared=shared, graphs=shared_graphs, context=entity_graph, base=base,
-                   units=units_dir, say=say)  # fmt: skip
+                   units=units_dir, say=say, prefixes=prefixes)  # fmt: skip
     workers = min(jobs or os.cpu_count() or 1, len(stale))
     done, articles = 0, sum(1 for p in stale if p.name != SHARED)
     pool = None
@@ -138,13 +141,17 @@ def _shared_unit(plan: Plan, shared: SharedInput, graphs: Mapping[URIRef, Graph]
     )
     _seal(folder)
     subjects = sorted(mapping_subjects(shared.entities, shared.vocabulary, ()))
-    prefixes = {
-        p: n for p, n in shared.mappings.curie_map.items() if not n.startswith(DEFAULT_BASE)
-    }
+    prefixes = external_prefixes(shared)
     record = UnitRecord(
         plan.key, files, None, {}, 0, len(union), subjects, prefixes, len(shared.entities)
     )
     return UnitResult(SHARED, record, [], [])
+
+
+def external_prefixes(shared: SharedInput) -> dict[str, str]:
+    """The mapping set's prefixes of external registries (not claimkg's own IRIs)."""
+    curies = shared.mappings.curie_map
+    return {p: n for p, n in curies.items() if not n.startswith(DEFAULT_BASE)}
 
 
 def _article_unit(plan: Plan) -> UnitResult:
@@ -168,9 +175,12 @@ def _article_unit(plan: Plan) -> UnitResult:
     folder = _unit_folder(plan.name, plan.key)
     name = str(rebased(article_graph_iri(article.id), base))
     ntriples = built.ntriples()
-    (folder / "graph.nt").write_text(ntriples, encoding="utf-8")
+    graph_text, nanopub_text = ntriples.encode(), built.nquads().encode()
+    (folder / "graph.nt").write_bytes(graph_text)
     files = {name: "graph.nt"}
-    (folder / "nanopubs.nq").write_text(built.nquads(), encoding="utf-8")
+    (folder / "nanopubs.nq").write_bytes(nanopub_text)
+    texts = {folder / "graph.nt": graph_text, folder / "nanopubs.nq": nanopub_text}
+    write_unit_blocks(folder / "graph.nt", name, folder / "nanopubs.nq", WORKER["prefixes"], texts)
     index = TripleIndex(built.triples, _namespaces(base))
     (folder / EDGES).write_text(edge_part(index, WORKER["context"]), encoding="utf-8")
     _seal(folder)

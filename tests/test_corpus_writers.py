@@ -203,3 +203,35 @@ def test_files_written_two_at_a_time_keep_their_order_and_a_failure_waits_for_th
         writers.submit(late, slow("late"))
         raise RuntimeError("the caller's own failure")
     assert late.read_text(encoding="utf-8") == "late"  # ended before the failure went up
+
+
+def test_article_blocks_come_from_the_workers_as_the_files_would_render_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each article's blocks of the RDF files are rendered by the worker that built it
+    (``kg.blocks.write_unit_blocks``), so that writing the files only copies them (KGX
+    edge blocks need the shared unit's ids: rendered when written); with no block from the
+    workers, the files rendered when written are byte for byte the same."""
+    import kg.serialize
+    import kg.units
+
+    rendered: list[str] = []
+    real = kg.serialize._cached
+
+    def counting(chunk: Path, render: Callable[[], bytes]) -> Path:
+        if not chunk.is_file() and not chunk.name.startswith("edges.tsv."):  # KGX: here
+            rendered.append(chunk.parent.parent.name)  # the unit
+        return real(chunk, render)
+
+    monkeypatch.setattr(kg.serialize, "_cached", counting)
+    from_workers = tmp_path / "workers"
+    assert build(TEST_CORPUS, from_workers, jobs=2).conforms
+    assert rendered and set(rendered) == {"_shared"}  # only the shared unit's, when written
+    rendered.clear()
+    monkeypatch.setattr(kg.units, "write_unit_blocks", lambda *args: None)  # forked too
+    when_written = tmp_path / "when-written"
+    assert build(TEST_CORPUS, when_written, jobs=2).conforms
+    articles = {p.parent.name for p in TEST_CORPUS.glob("*/article.yaml")}
+    assert articles <= set(rendered)
+    for name in ("claimkg.ttl", "claimkg.nq", "claimkg.jsonld", "claimkg.trig", "claimkg.nt"):
+        assert (from_workers / name).read_bytes() == (when_written / name).read_bytes(), name
