@@ -7,7 +7,8 @@ input it depends on: claimkg's own code, the ontology and shapes, the base IRI, 
 neither rebuilt nor revalidated. Stale articles are loaded, built and validated in worker
 processes (one per core, ``kg.units``), each with the entities as validation context
 (``kg.validate.validate_graph``). The union files and the embedded store are then assembled
-from the cached per-unit files; the store is updated graph by graph.
+from the cached per-unit files; the store is updated graph by graph, or, when none of its
+graphs is kept, a new one is loaded while the units are built (decision 0032).
 
 Layout of the build folder: ``cache/manifest.json`` (the corpus, unit → key and counts,
 the output files), ``cache/units/NAME/KEY/`` (sorted N-Triples per graph, nanopublications
@@ -398,6 +399,8 @@ def _replace_outputs(
             outcome.written = [build_dir / n for n in names]
             timings["write"] = time.perf_counter() - clock
         if loading is not None:
+            if early is not None and early.loader.busy:
+                say(f"finishing {build_dir / STORE}/ (its last graphs, then compacting it)")
             loading.wait()
             timings["store"] = time.perf_counter() - clock  # overlapping the files' writing
         write_json(

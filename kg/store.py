@@ -86,7 +86,9 @@ class GraphLoader:
 
     def add(self, graphs: Iterable[tuple[str, Path]], triples: int) -> None:
         """Graphs (name, N-Triples file) to load, holding ``triples`` between them; the
-        files must stay until ``wait`` returns."""
+        files must stay until ``wait`` returns. Raises what the thread raised, if it has."""
+        if self._failure is not None:  # the build stops now, not after its last unit
+            self.wait()
         self._pending += graphs
         self._pending_triples += triples
         if self._thread is not None and self._pending_triples >= self._batch:
@@ -105,6 +107,10 @@ class GraphLoader:
         self.start()
         self._send()
         self._batches.put(None)
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def wait(self) -> None:
         """Until the thread is done; then raise what it raised."""

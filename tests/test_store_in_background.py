@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -204,15 +205,22 @@ def test_the_loader_loads_in_batches_once_started(tmp_path: Path) -> None:
     assert loaded == _quads(out)
 
 
-def test_an_abandoned_loader_stops_and_forgets_its_failure(tmp_path: Path) -> None:
+def test_a_loader_failure_is_raised_unless_the_loader_is_abandoned(tmp_path: Path) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(kg.store, "load_graphs", _broken)
         loader = GraphLoader(tmp_path / "store", batch=1)
         loader.start()
         loader.add([("urn:x:g", tmp_path / "missing.nt")], 1)
-        loader.finish()
+        while loader.busy:  # the thread fails on its first batch
+            time.sleep(0.01)
+        with pytest.raises(StoreBroke):  # the next graph given: at once, not at the end
+            loader.add([("urn:x:h", tmp_path / "missing.nt")], 1)
+        late = GraphLoader(tmp_path / "late", batch=1)
+        late.start()
+        late.add([("urn:x:g", tmp_path / "missing.nt")], 1)
+        late.finish()
         with pytest.raises(StoreBroke):
-            loader.wait()
+            late.wait()
         failing = GraphLoader(tmp_path / "other", batch=1)
         failing.start()
         failing.add([("urn:x:g", tmp_path / "missing.nt")], 1)
