@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -45,10 +45,12 @@ def write_unit_blocks(
     nanopubs: Path | None,
     prefixes: Mapping[str, str],
     texts: Mapping[Path, bytes] | None = None,
+    formats: Collection[str] = (NQ, TTL, JSONLD, TRIG),
 ) -> None:
-    """Every block of an article's graph (``ntriples``, named ``graph_name``) and of its
-    nanopublications (N-Quads), beside them; ``texts`` holds the two files' bytes when the
-    caller has them in memory (else they are read)."""
+    """The blocks of ``formats`` of an article's graph (``ntriples``, named ``graph_name``)
+    and of its nanopublications (N-Quads), beside them; ``texts`` holds the two files'
+    bytes when the caller has them in memory (else they are read). A block of another
+    format is rendered if a later build asks for it (``kg.serialize``)."""
 
     def data(path: Path) -> bytes:
         return texts[path] if texts is not None and path in texts else path.read_bytes()
@@ -56,10 +58,14 @@ def write_unit_blocks(
     graph = data(ntriples)
     short = block_prefixes(prefixes)
     header = turtle_header(short)
-    block_file(ntriples, NQ).write_bytes(nquads_of(graph, graph_name))
-    block_file(ntriples, TTL, short).write_bytes(turtle_block(graph, short, header, ntriples))
-    block_file(ntriples, JSONLD).write_bytes(jsonld_block(graph))
-    if nanopubs is not None:
+    if NQ in formats:
+        block_file(ntriples, NQ).write_bytes(nquads_of(graph, graph_name))
+    if TTL in formats:
+        turtle = turtle_block(graph, short, header, ntriples)
+        block_file(ntriples, TTL, short).write_bytes(turtle)
+    if JSONLD in formats:
+        block_file(ntriples, JSONLD).write_bytes(jsonld_block(graph))
+    if nanopubs is not None and TRIG in formats:
         quads = parsed(data(nanopubs), ox.RdfFormat.N_QUADS)
         block_file(nanopubs, TRIG, short).write_bytes(trig_block(quads, short, header, nanopubs))
 

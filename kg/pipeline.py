@@ -201,7 +201,7 @@ def build(
     early = _early_load(build_dir, manifest, plans, stale, store, jobs, records, say)
     try:
         outcome = _build_units(corpus, build_dir, base, mappings, plans, stale, records, cached,
-                               jobs, say, timings, early)  # fmt: skip
+                               jobs, say, timings, early, formats)  # fmt: skip
         if outcome.conforms:
             before = manifest.get("units", manifest.get("previous_units"))
             outcome.changes = None if before is None else _changes(before, outcome.records)
@@ -283,6 +283,7 @@ def _build_units(
     say: Progress,
     timings: dict[str, float],
     early: _EarlyLoad | None = None,
+    formats: Sequence[str] = (),
 ) -> BuildOutcome:
     """Build the stale units (in worker processes) beside the cached ones (``previous``:
     the units of the folder's manifest), each fed to ``early``'s store as it comes; raise
@@ -300,7 +301,7 @@ def _build_units(
         shared_graphs = build_shared(shared.entities, shared.mappings, shared.evidence, base)
         entity_graph = shared_graphs[rebased(ENTITY_GRAPH, base)]
         for result in run_units(stale, shared, shared_graphs, entity_graph, base, build_dir,
-                                 jobs, say):  # fmt: skip
+                                 jobs, say, formats):  # fmt: skip
             problems += result.problems
             violations += result.violations
             if result.record is not None:

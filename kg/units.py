@@ -78,12 +78,15 @@ def run_units(
     build_dir: Path,
     jobs: int | None,
     say: Progress,
+    formats: Sequence[str] = (),
 ) -> Iterator[UnitResult]:
+    """The stale units' results as they come; each article's blocks of the corpus files of
+    ``formats`` are rendered with it (``kg.blocks``)."""
     units_dir = build_dir / CACHE / "units"
     screen.prepare(build_dir / CACHE, base)  # compiled (or read) once, before the workers fork
     prefixes = file_prefixes(base, external_prefixes(shared))  # the corpus files' prefixes
     WORKER.update(shared=shared, graphs=shared_graphs, context=entity_graph, base=base,
-                   units=units_dir, say=say, prefixes=prefixes)  # fmt: skip
+                   units=units_dir, say=say, prefixes=prefixes, formats=tuple(formats))  # fmt: skip
     workers = min(jobs or os.cpu_count() or 1, len(stale))
     done, articles = 0, sum(1 for p in stale if p.name != SHARED)
     pool = None
@@ -180,7 +183,8 @@ def _article_unit(plan: Plan) -> UnitResult:
     files = {name: "graph.nt"}
     (folder / "nanopubs.nq").write_bytes(nanopub_text)
     texts = {folder / "graph.nt": graph_text, folder / "nanopubs.nq": nanopub_text}
-    write_unit_blocks(folder / "graph.nt", name, folder / "nanopubs.nq", WORKER["prefixes"], texts)
+    write_unit_blocks(folder / "graph.nt", name, folder / "nanopubs.nq", WORKER["prefixes"], texts,
+                      WORKER["formats"])  # fmt: skip
     index = TripleIndex(built.triples, _namespaces(base))
     (folder / EDGES).write_text(edge_part(index, WORKER["context"]), encoding="utf-8")
     _seal(folder)

@@ -235,3 +235,18 @@ def test_article_blocks_come_from_the_workers_as_the_files_would_render_them(
     assert articles <= set(rendered)
     for name in ("claimkg.ttl", "claimkg.nq", "claimkg.jsonld", "claimkg.trig", "claimkg.nt"):
         assert (from_workers / name).read_bytes() == (when_written / name).read_bytes(), name
+
+
+def test_workers_render_only_the_blocks_of_the_formats_asked_for(tmp_path: Path) -> None:
+    """An N-Quads build renders no Turtle, TriG or JSON-LD block; a later default build of
+    the same folder renders them when it writes the files, as a fresh build would."""
+    out, fresh = tmp_path / "b", tmp_path / "fresh"
+    assert build(TEST_CORPUS, out, formats=("nq",), jobs=2).conforms
+    articles = [p.parent.name for p in TEST_CORPUS.glob("*/article.yaml")]
+    units = [out / "cache" / "units" / article for article in articles]
+    blocks = {p.name.split(".", 2)[-1].split("-")[0] for u in units for p in u.glob("*/*.n[tq].*")}
+    assert blocks == {"nq"}
+    assert build(TEST_CORPUS, out, jobs=2).conforms  # every format: the units are cached
+    assert build(TEST_CORPUS, fresh, jobs=2).conforms
+    for name in ("claimkg.ttl", "claimkg.nq", "claimkg.jsonld", "claimkg.trig"):
+        assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
