@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +57,7 @@ from kg.corpus_files import survey_corpus
 from kg.errors import CurationError, Problem
 from kg.outputs import FORMATS, REPORT
 from kg.resources import data_dir
+from kg.threads import HandedOver
 
 if TYPE_CHECKING:
     from kg.serialize import GraphFile
@@ -427,7 +427,7 @@ def _replace_outputs(
         raise
 
 
-class _Background:
+class _Background(HandedOver):
     """``work(*args)`` in a thread while the caller goes on (or here and now when
     ``parallel`` is false); ``wait`` raises what it raised. Oxigraph's bulk load releases
     the GIL, so the load and the files' writing share the two cores. Not a forked process:
@@ -435,30 +435,11 @@ class _Background:
     after its parent had opened one waited for them forever."""
 
     def __init__(self, parallel: bool, work: Callable[..., None], *args: Any) -> None:
-        self._thread: threading.Thread | None = None
-        self._failure: BaseException | None = None
+        super().__init__()
         if not parallel:
             work(*args)
             return
-
-        def run() -> None:
-            try:
-                work(*args)
-            except BaseException as failure:  # handed to wait(), in the caller's thread
-                self._failure = failure
-
-        self._thread = threading.Thread(target=run, name="claimkg-store-load", daemon=True)
-        self._thread.start()
-
-    def wait(self) -> None:
-        """Until the work is done (it cannot be stopped half-way: a store is not left
-        half-written under a folder being removed); then raise what it raised."""
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._failure is not None:
-            failure, self._failure = self._failure, None
-            raise failure
+        self.begin(lambda: work(*args))
 
 
 def _check_corpus(

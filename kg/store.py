@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from kg.threads import HandedOver
+
 if TYPE_CHECKING:
     from rdflib import Dataset, Graph
 
@@ -62,7 +64,7 @@ def load_graphs(store: ox.Store, graphs: Iterable[tuple[str, Path]]) -> None:
         store.bulk_load(stream, format=ox.RdfFormat.N_QUADS)
 
 
-class GraphLoader:
+class GraphLoader(HandedOver):
     """A new store at ``path`` loaded in a thread, a batch of graphs at a time, as the
     graphs are given: a build loads its units' graphs while its workers build the rest.
 
@@ -75,13 +77,12 @@ class GraphLoader:
     BATCH = 300_000
 
     def __init__(self, path: Path, batch: int = BATCH) -> None:
+        super().__init__()
         self.path = path
         self._batch = batch
         self._pending: list[tuple[str, Path]] = []
         self._pending_triples = 0
         self._batches: queue.SimpleQueue[list[tuple[str, Path]] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._failure: BaseException | None = None
         self._stopping = threading.Event()
 
     def add(self, graphs: Iterable[tuple[str, Path]], triples: int) -> None:
@@ -96,9 +97,7 @@ class GraphLoader:
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="claimkg-store-load")
-            self._thread.daemon = True
-            self._thread.start()
+            self.begin(self._run)
             if self._pending_triples >= self._batch:
                 self._send()
 
@@ -107,19 +106,6 @@ class GraphLoader:
         self.start()
         self._send()
         self._batches.put(None)
-
-    @property
-    def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def wait(self) -> None:
-        """Until the thread is done; then raise what it raised."""
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._failure is not None:
-            failure, self._failure = self._failure, None
-            raise failure
 
     def abandon(self) -> None:
         """Stop after the batch being loaded (a store is not left half-written under a
@@ -137,20 +123,17 @@ class GraphLoader:
         self._pending, self._pending_triples = [], 0
 
     def _run(self) -> None:
+        store = open_store(self.path)
         try:
-            store = open_store(self.path)
-            try:
-                while (batch := self._batches.get()) is not None:
-                    if self._stopping.is_set():
-                        return
-                    load_graphs(store, batch)
-                if not self._stopping.is_set():
-                    compact(store)
-                    store.flush()
-            finally:
-                del store
-        except BaseException as failure:  # handed to wait(), in the caller's thread
-            self._failure = failure
+            while (batch := self._batches.get()) is not None:
+                if self._stopping.is_set():
+                    return
+                load_graphs(store, batch)
+            if not self._stopping.is_set():
+                compact(store)
+                store.flush()
+        finally:
+            del store
 
 
 class _AsNQuads(io.RawIOBase):
