@@ -41,23 +41,19 @@ def short_digest(items: Mapping[str, str]) -> str:
 
 def write_unit_blocks(
     ntriples: Path,
+    graph: bytes,
     graph_name: str,
-    nanopubs: Path | None,
+    nanopubs: Path,
+    nanopub_quads: bytes,
     prefixes: Mapping[str, str],
-    texts: Mapping[Path, bytes] | None = None,
     formats: Collection[str] = (NQ, TTL, JSONLD, TRIG),
 ) -> None:
-    """The blocks of ``formats`` of an article's graph (``ntriples``, named ``graph_name``)
-    and of its nanopublications (N-Quads), beside them; ``texts`` holds the two files'
-    bytes when the caller has them in memory (else they are read). A block of another
-    format is rendered if a later build asks for it (``kg.serialize``)."""
-
-    def data(path: Path) -> bytes:
-        return texts[path] if texts is not None and path in texts else path.read_bytes()
-
-    graph = data(ntriples)
+    """The blocks of ``formats`` of an article's graph (the file ``ntriples``, whose bytes
+    are ``graph``, named ``graph_name``) and of its nanopublications (``nanopubs``, holding
+    ``nanopub_quads``), beside them. A block of another format is rendered if a later build
+    asks for it (``kg.serialize``)."""
     short = block_prefixes(prefixes)
-    header = turtle_header(short)
+    header = turtle_header(short) if TTL in formats or TRIG in formats else b""
     if NQ in formats:
         block_file(ntriples, NQ).write_bytes(nquads_of(graph, graph_name))
     if TTL in formats:
@@ -65,8 +61,8 @@ def write_unit_blocks(
         block_file(ntriples, TTL, short).write_bytes(turtle)
     if JSONLD in formats:
         block_file(ntriples, JSONLD).write_bytes(jsonld_block(graph))
-    if nanopubs is not None and TRIG in formats:
-        quads = parsed(data(nanopubs), ox.RdfFormat.N_QUADS)
+    if TRIG in formats:
+        quads = parsed(nanopub_quads, ox.RdfFormat.N_QUADS)
         block_file(nanopubs, TRIG, short).write_bytes(trig_block(quads, short, header, nanopubs))
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -242,10 +242,7 @@ def _early_load(
     empty anyway (no graph of the folder's store is kept: ``_update_store``), fed the
     cached units now and each built unit as it comes (``_build_units``). Not with ``-j 1``
     (everything in line), nor when no unit is built (nothing to overlap)."""
-    if not (store and stale and jobs != 1):
-        return None
-    loaded = manifest.get("store", {}) if (build_dir / STORE).is_dir() else {}
-    if set(loaded.values()) & {p.key for p in plans}:  # some graph is kept: updated in place
+    if not (store and stale and jobs != 1) or _keeps_a_graph(build_dir, manifest, plans):
         return None
     from kg.store import GraphLoader
 
@@ -491,7 +488,7 @@ def _update_store(
     loaded: dict[str, str] = dict(manifest.get("store", {})) if current.is_dir() else {}
     unit_keys = {n: r.key for r in outcome.records.values() for n in r.graphs}
     changed = [g for g in outcome.graph_files() if loaded.get(g.name) != unit_keys[g.name]]
-    from_snapshot = current.is_dir() and len(changed) < len(unit_keys)
+    from_snapshot = _keeps_a_graph(build_dir, manifest, outcome.records.values())
     if from_snapshot:
         open_store(current, read_only=True).backup(str(target))
     store = open_store(target)
@@ -505,6 +502,15 @@ def _update_store(
         store.flush()
     finally:
         del store
+
+
+def _keeps_a_graph(
+    build_dir: Path, manifest: Mapping[str, Any], units: Iterable[Plan | UnitRecord]
+) -> bool:
+    """Whether the folder's store holds a graph of one of ``units`` (by key: a key names
+    its unit's inputs, so its graphs too); if not, a new store is loaded from empty."""
+    loaded = manifest.get("store", {}) if (build_dir / STORE).is_dir() else {}
+    return bool(set(loaded.values()) & {unit.key for unit in units})
 
 
 def _read_manifest(build_dir: Path) -> dict[str, Any]:

@@ -488,11 +488,6 @@ def _write_nquads(graphs: Sequence[GraphFile], out: Path) -> None:
     _concatenate(out, parts)
 
 
-def nquads_of(ntriples: Path, graph_name: str) -> bytes:
-    """The N-Triples file ``ntriples`` as N-Quads in the graph ``graph_name``."""
-    return blocks.nquads_of(ntriples.read_bytes(), graph_name)
-
-
 def write_turtle(ntriples: Sequence[Path], out: Path, prefixes: Mapping[str, str]) -> None:
     """The union of sorted N-Triples files as one Turtle document, by Oxigraph's serialiser
     (45–89× faster than rdflib's in ``benchmarks/bench_scale.py``), which writes each literal

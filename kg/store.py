@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from kg.blocks import nquads_of
 from kg.threads import HandedOver
 
 if TYPE_CHECKING:
@@ -152,9 +153,7 @@ class _AsNQuads(io.RawIOBase):
                 iri, path = next(self._graphs)
             except StopIteration:
                 return 0
-            from kg.serialize import nquads_of
-
-            self._pending = memoryview(nquads_of(path, iri))
+            self._pending = memoryview(nquads_of(path.read_bytes(), iri))
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]

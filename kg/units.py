@@ -182,9 +182,8 @@ def _article_unit(plan: Plan) -> UnitResult:
     (folder / "graph.nt").write_bytes(graph_text)
     files = {name: "graph.nt"}
     (folder / "nanopubs.nq").write_bytes(nanopub_text)
-    texts = {folder / "graph.nt": graph_text, folder / "nanopubs.nq": nanopub_text}
-    write_unit_blocks(folder / "graph.nt", name, folder / "nanopubs.nq", WORKER["prefixes"], texts,
-                      WORKER["formats"])  # fmt: skip
+    write_unit_blocks(folder / "graph.nt", graph_text, name, folder / "nanopubs.nq", nanopub_text,
+                      WORKER["prefixes"], WORKER["formats"])  # fmt: skip
     index = TripleIndex(built.triples, _namespaces(base))
     (folder / EDGES).write_text(edge_part(index, WORKER["context"]), encoding="utf-8")
     _seal(folder)
