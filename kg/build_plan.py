@@ -150,8 +150,8 @@ class FileIndex:
         except OSError:
             return
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(data, out, separators=(",", ":"))
+            with os.fdopen(handle, "w", encoding="utf-8") as out:  # one dumps: the C encoder
+                out.write(json.dumps(data, separators=(",", ":")))
             os.replace(temporary, self.saved)
         except OSError:
             with suppress(OSError):

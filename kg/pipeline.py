@@ -157,8 +157,9 @@ def build(
     take_over: bool = True,
 ) -> BuildOutcome:
     """Bring ``build_dir`` up to date with ``corpus``: rebuild and revalidate only the units
-    whose inputs changed, then replace the store and the files of ``formats`` (empty or
-    None: those of the folder's previous build, kept in step) as one set.
+    whose inputs changed, then replace the store and the files of ``formats`` (None: those
+    of the folder's previous build, kept in step; empty: no file, and those of the previous
+    build removed) as one set.
 
     Raises ``CurationError`` on unusable input (file and line named) and ``UnusableInput``
     when ``build_dir`` is not a folder, or belongs to another corpus and ``take_over`` is
@@ -190,7 +191,7 @@ def build(
     plans = plan_units(corpus, base, mappings, index)
     if len(plans) == 1:
         raise CurationError([Problem(corpus, None, "no article folder (with article.yaml) found")])
-    if not formats:  # a read command: the files of the previous set, kept in step
+    if formats is None:  # a read command: the files of the previous set, kept in step
         formats = [f for f in manifest.get("formats", []) if f in FORMATS]
     cached: dict[str, Any] = manifest.get("units", {})
     stale = [p for p in plans if cached.get(p.name, {}).get("key") != p.key]

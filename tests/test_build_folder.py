@@ -108,6 +108,53 @@ def test_changing_the_formats_replaces_the_whole_set(corpus: Path, tmp_path: Pat
     assert read_manifest(out)["files"] == files
 
 
+def test_format_none_keeps_only_the_store_and_a_later_format_writes_from_the_cache(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15, item 3: the corpus-wide files written on request. ``--format none``
+    updates the store (an edit is queryable at once) and removes the files it would leave
+    stale; a later ``--format`` writes them from the cached units, the same bytes as a
+    build that wrote them all along."""
+    out, whole = tmp_path / "b", tmp_path / "whole"
+    assert _kg("build", "--corpus", str(corpus), "--out", str(out), "--format", "none") == EXIT_OK
+    assert sorted(p.name for p in out.iterdir()) == ["cache", "store"]
+    assert read_manifest(out)["files"] == []
+    claims = corpus / "mini-trial-followup" / "claims" / "follow-up.yaml"
+    text = claims.read_text(encoding="utf-8")
+    claims.write_text(text.split("- id: drug-a-inhibits-kinase-1")[0], encoding="utf-8")
+    assert _kg("build", "--corpus", str(corpus), "--out", str(out), "--format", "none") == EXIT_OK
+    gone = "claim/mini-trial-followup/drug-a-inhibits-kinase-1"
+    assert not _store_mentions(out, gone)
+    assert _store_mentions(out, "claim/mini-trial-followup/")
+    argv = ["query", "claims-by-type", "--corpus", str(corpus), "--build", str(out), "-q"]
+    assert main([*argv, "--format", "csv"]) == EXIT_OK  # a read command keeps the set: none
+    assert sorted(p.name for p in out.iterdir()) == ["cache", "store"]
+    capsys.readouterr()
+    assert main(["build", "--corpus", str(corpus), "--out", str(out), "--format", "nt,ttl"]) == 0
+    assert "rebuilt 0 of" in capsys.readouterr().out  # no unit built again, only written
+    assert _kg("build", "--corpus", str(corpus), "--out", str(whole)) == EXIT_OK
+    for name in ("claimkg.nt", "claimkg.ttl", "validation-report.ttl"):
+        assert (out / name).read_bytes() == (whole / name).read_bytes(), name
+    assert gone not in (out / "claimkg.nt").read_text(encoding="utf-8")
+    assert _kg("build", "--corpus", str(corpus), "--out", str(out), "--format", "none") == EXIT_OK
+    assert sorted(p.name for p in out.iterdir()) == ["cache", "store"]  # the set, replaced
+
+
+def _store_mentions(out: Path, fragment: str) -> bool:
+    import pyoxigraph as ox
+
+    store = ox.Store.read_only(str(out / "store"))
+    ask = f'ASK {{ GRAPH ?g {{ ?s ?p ?o FILTER(CONTAINS(STR(?s), "{fragment}")) }} }}'
+    return bool(store.query(ask))
+
+
+def test_format_none_cannot_be_mixed_with_formats(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["build", "--format", "none,nq"])
+    assert stop.value.code == EXIT_UNUSABLE
+    assert "--format: 'none,nq': 'none' (no file) stands alone" in capsys.readouterr().err
+
+
 def test_a_read_command_keeps_the_files_in_step_with_the_store(
     corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

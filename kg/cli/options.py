@@ -218,8 +218,11 @@ def _parser() -> argparse.ArgumentParser:
         type=_formats,
         default=tuple(RDF_OUTPUTS),
         metavar="FMT[,FMT…]",
-        help=f"files to write, of {','.join(RDF_OUTPUTS)} (default: all; each is written from "
-        "the cached per-article files, none from the whole graph in memory)",
+        help=f"files to write, of {','.join(RDF_OUTPUTS)}, or none (default: all; each is "
+        "written from the cached per-article files, none from the whole graph in memory). "
+        "'none' updates only the store and the cache: the fastest rebuild after an edit, "
+        "since every corpus-wide file is rewritten whole; a later --format writes the files "
+        "from the cache without rebuilding, and a format left out is removed, not left stale",
     )
     build.add_argument(
         "-j", "--jobs", type=_positive, metavar="N", help="worker processes (default: one per core)"
@@ -565,11 +568,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _formats(raw: str) -> tuple[str, ...]:
+    if raw.strip() == "none":  # the store and the cache only (kg.pipeline.build)
+        return ()
     chosen = tuple(f.strip() for f in raw.split(",") if f.strip())
+    if "none" in chosen:
+        raise argparse.ArgumentTypeError(f"{raw!r}: 'none' (no file) stands alone")
     unknown = [f for f in chosen if f not in RDF_OUTPUTS]
     if unknown or not chosen:
         raise argparse.ArgumentTypeError(
             f"unknown format(s) {', '.join(unknown) or repr(raw)}; choose from "
-            f"{','.join(RDF_OUTPUTS)}"
+            f"{','.join(RDF_OUTPUTS)}, or none"
         )
     return chosen
