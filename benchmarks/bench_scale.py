@@ -6,9 +6,9 @@ beside them, Oxigraph's own work on the same quads (``claimkg.nq``): a bulk load
 on-disk store, a bulk load into memory, and a parse, each the median of ``--ox-repeat`` runs,
 with claimkg's figure as a multiple of each. Then the rebuild after changing one article
 (default build, and ``--format none``: the store and the cache alone); serialising the
-union (Oxigraph vs rdflib Turtle); loading it (Oxigraph
-store vs rdflib); and the query library (median per query: through ``kg query``'s path,
-directly on ``pyoxigraph.Store``, and on rdflib's engine). Also a cold ``kg build`` of the
+union (Oxigraph vs rdflib Turtle); loading it (Oxigraph store vs rdflib); and the query
+library (median per query: through ``kg query``'s path, directly on ``pyoxigraph.Store``,
+and on rdflib's engine). Also a cold ``kg build`` of the
 bundled article. Prints a markdown table with the machine's load and writes it to
 ``benchmarks/results-scale.md``.
 

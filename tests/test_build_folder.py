@@ -18,6 +18,7 @@ from kg.cli import EXIT_INVALID, EXIT_OK, EXIT_UNUSABLE, main
 from kg.kgx import KGX_FILES
 from kg.pipeline import build
 from kg.serialize import OUTPUT_FILES, UNION_FILES
+from kg.store import open_store
 
 from .conftest import REPO, TEST_CORPUS
 
@@ -141,9 +142,7 @@ def test_format_none_keeps_only_the_store_and_a_later_format_writes_from_the_cac
 
 
 def _store_mentions(out: Path, fragment: str) -> bool:
-    import pyoxigraph as ox
-
-    store = ox.Store.read_only(str(out / "store"))
+    store = open_store(out / "store", read_only=True)
     ask = f'ASK {{ GRAPH ?g {{ ?s ?p ?o FILTER(CONTAINS(STR(?s), "{fragment}")) }} }}'
     return bool(store.query(ask))
 
@@ -177,6 +176,7 @@ _KILLED_AT_THE_4TH_RENAME = """
 import os, sys
 from pathlib import Path
 from kg.pipeline import build
+from kg.store import open_store
 real, renames = os.replace, [0]
 def replace(source, target):
     if "pending" in f"{source} {target}":  # a rename of the commit, not a file's write

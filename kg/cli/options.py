@@ -568,9 +568,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _formats(raw: str) -> tuple[str, ...]:
-    if raw.strip() == "none":  # the store and the cache only (kg.pipeline.build)
-        return ()
     chosen = tuple(f.strip() for f in raw.split(",") if f.strip())
+    if chosen == ("none",):  # the store and the cache only (kg.pipeline.build)
+        return ()
     if "none" in chosen:
         raise argparse.ArgumentTypeError(f"{raw!r}: 'none' (no file) stands alone")
     unknown = [f for f in chosen if f not in RDF_OUTPUTS]
