@@ -84,6 +84,7 @@ def run_units(
     ``formats`` are rendered with it (``kg.blocks``)."""
     units_dir = build_dir / CACHE / "units"
     screen.prepare(build_dir / CACHE, base)  # compiled (or read) once, before the workers fork
+    screen.fix_context(entity_graph)  # encoded once too: no unit changes it
     prefixes = file_prefixes(base, external_prefixes(shared))  # the corpus files' prefixes
     WORKER.update(shared=shared, graphs=shared_graphs, context=entity_graph, base=base,
                    units=units_dir, say=say, prefixes=prefixes, formats=tuple(formats))  # fmt: skip

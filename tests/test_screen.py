@@ -111,6 +111,39 @@ def test_an_article_checked_with_its_context_is_covered_too(
     assert reported <= screen.suspects(article, context=context) | screen.suspects(context)
 
 
+def test_a_fixed_context_is_encoded_once_and_screened_as_before(
+    test_built: BuiltCorpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a build does before its workers fork (``screen.fix_context``): the entities are
+    then known by identity, not hashed for each article, and the answers do not change."""
+    broken = _broken(test_built, INVALID / "EntityShape-label.ru")
+    articles = {
+        s for name, g in test_built.graphs.items() if "/article/" in name for s in g.subjects()
+    }
+    article, context = Graph(), Graph()
+    for triple in broken:
+        (article if triple[0] in articles else context).add(triple)
+    expected = screen.suspects(article, context=context)
+    assert ("EntityShape-label", f"{DEFAULT_BASE}id/entity/drug-a") in expected  # the context
+    screen.fix_context(context)
+    try:
+
+        def encoded_again(graph: Graph) -> None:
+            raise AssertionError("the fixed context was encoded again")
+
+        monkeypatch.setattr(run, "_encode", encoded_again)
+        run._CONTEXTS.clear()
+        assert screen.suspects(article, context=context) == expected
+        assert not run._CONTEXTS  # nor hashed to be looked up
+        monkeypatch.undo()
+        copy = Graph()
+        copy += context
+        copy.remove((next(iter(context.subjects())), None, None))  # another context
+        assert run._context(copy) != run._context(context)
+    finally:
+        run._FIXED.clear()
+
+
 def test_numbers_keep_the_form_they_were_written_in(test_built: BuiltCorpus) -> None:
     """Oxigraph stores "10.50" as 10.5, which the quote prints: the screen must still see
     the "10.50" rdflib and pySHACL see (not printed, so a violation)."""

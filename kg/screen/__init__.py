@@ -57,7 +57,7 @@ from rdflib.term import Node
 from kg.namespaces import DEFAULT_BASE
 from kg.screen.compiler import _compiled, _forget, compile_shapes, prepare, program
 from kg.screen.errors import ScreenError, UnsupportedShapes
-from kg.screen.run import _load
+from kg.screen.run import _load, fix_context
 
 __all__ = [
     "ScreenError",
@@ -65,6 +65,7 @@ __all__ = [
     "_compiled",
     "_forget",
     "compile_shapes",
+    "fix_context",
     "prepare",
     "program",
     "suspects",
