@@ -246,10 +246,11 @@ def write_corpus_outputs(
     progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write the union of ``graphs`` in ``formats`` (keys of ``FORMATS``) and a conforming
-    validation report, each file atomically, streaming through Oxigraph's parser and
-    serialisers, which keep every lexical form as written ("0.50" stays "0.50"), except
-    Turtle, JSON-LD and KGX: rdflib makes them from the union in memory (Turtle for its
-    readability), so they are the formats for small corpora.
+    validation report, each file atomically. Each file is its graphs' blocks copied one
+    after another (``kg.blocks``: rendered by Oxigraph's serialisers, which keep every
+    lexical form as written, "0.50" stays "0.50"; a block not yet cached is rendered here).
+    KGX is assembled from the units' cached edges; only units cached without them send
+    KGX back to rdflib, from the union in memory.
 
     ``nanopubs`` are N-Quads files of nanopublications, written into the TriG with the
     shared graphs.
