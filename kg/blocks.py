@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -30,8 +30,16 @@ def block_file(source: Path, kind: str, prefixes: Mapping[str, str] | None = Non
     """Where ``source``'s block of ``kind`` is kept: beside it, named by what else it
     depends on (the prefixes of a Turtle or TriG block). A unit's folder is named by the
     hash of its inputs, so what is rendered from its files stays true while it exists."""
+    return block_files([source], kind, prefixes)[0]
+
+
+def block_files(
+    sources: Sequence[Path], kind: str, prefixes: Mapping[str, str] | None = None
+) -> list[Path]:
+    """``block_file`` of each source, ``prefixes`` hashed once: the KGX blocks depend on
+    the corpus's node ids (751 at 1,000 articles: 0.27 ms a hash, once per unit before)."""
     suffix = kind if prefixes is None else f"{kind}-{short_digest(prefixes)}"
-    return source.with_name(f"{source.name}.{suffix}")
+    return [source.with_name(f"{source.name}.{suffix}") for source in sources]
 
 
 def short_digest(items: Mapping[str, str]) -> str:

@@ -310,8 +310,10 @@ def write_corpus_outputs(
                 rows = edge_block(ids, part.read_text(encoding="utf-8"))
                 return json.dumps(rows, sort_keys=True).encode("utf-8")
 
-            rows = [json.loads(_cached(block_file(p, "kgx", ids), functools.partial(block, p))
-                               .read_bytes()) for p in parts]  # fmt: skip
+            chunks = zip(parts, blocks.block_files(parts, "kgx", ids), strict=True)
+            rows = [
+                json.loads(_cached(c, functools.partial(block, p)).read_bytes()) for p, c in chunks
+            ]
             edges = edges_from_blocks(rows)
             if edges is None:  # the articles' claims interleave in the order of ids
                 edges = kgx_edges(ids, (p.read_text(encoding="utf-8") for p in parts))
@@ -503,8 +505,10 @@ def write_turtle(ntriples: Sequence[Path], out: Path, prefixes: Mapping[str, str
         return blocks.turtle_block(path.read_bytes(), prefixes, header, path)
 
     parts = [
-        _cached(block_file(path, blocks.TTL, prefixes), functools.partial(block, path))
-        for path in ntriples
+        _cached(chunk, functools.partial(block, path))
+        for path, chunk in zip(
+            ntriples, blocks.block_files(ntriples, blocks.TTL, prefixes), strict=True
+        )
     ]
     _concatenate(out, parts, head=header)
 
@@ -526,8 +530,10 @@ def write_trig(
         return blocks.trig_block(quads, prefixes, header, path)
 
     parts = [
-        _cached(block_file(path, blocks.TRIG, prefixes), functools.partial(block, path, name))
-        for path, name in sources
+        _cached(chunk, functools.partial(block, path, name))
+        for (path, name), chunk in zip(
+            sources, blocks.block_files([p for p, _ in sources], blocks.TRIG, prefixes), strict=True
+        )
     ]
     _concatenate(out, parts, head=header)
 

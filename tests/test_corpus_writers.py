@@ -250,3 +250,18 @@ def test_workers_render_only_the_blocks_of_the_formats_asked_for(tmp_path: Path)
     assert build(TEST_CORPUS, fresh, jobs=2).conforms
     for name in ("claimkg.ttl", "claimkg.nq", "claimkg.jsonld", "claimkg.trig"):
         assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
+
+
+def test_block_files_name_each_block_as_block_file_does(tmp_path: Path) -> None:
+    """The writers name a list of blocks at once (the prefixes or ids hashed once); the
+    names are those ``block_file`` gives, and a change of what a block depends on renames it."""
+    from kg.blocks import JSONLD, TTL, block_file, block_files
+
+    sources = [tmp_path / "a" / "graph.nt", tmp_path / "b" / "graph.nt"]
+    ids = {"http://example.org/x": "ex:x", "http://example.org/y": "ex:y"}
+    for kind, depends in ((TTL, ids), ("kgx", ids), (JSONLD, None)):
+        one_by_one = [block_file(s, kind, depends) for s in sources]
+        assert block_files(sources, kind, depends) == one_by_one
+    renamed = block_files(sources, "kgx", {**ids, "http://example.org/z": "ex:z"})
+    assert set(renamed).isdisjoint(block_files(sources, "kgx", ids))
+    assert [p.parent for p in renamed] == [s.parent for s in sources]
